@@ -1,0 +1,112 @@
+"""Request-scoped dependencies: the process's services, the authenticated caller, bodies,
+paging links and long-running-operation headers."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from maas.controlplane.services import access
+from maas.controlplane.services.context import Caller, Page, Services
+from maas.core.errors import BadRequest, PayloadTooLarge
+from maas.protocol.management.arm import parse_body
+
+P = ParamSpec("P")
+R = TypeVar("R")
+B = TypeVar("B", bound=BaseModel)
+ML = "Microsoft.MachineLearningServices"
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _caller(request: Request) -> Caller:
+    return access.authenticate(services_of(request), request.headers.get("authorization"))
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+ServicesDep = Annotated[Services, Depends(services_of)]
+
+
+async def call(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a (blocking) service call off the event loop."""
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+async def read_body(request: Request, model: type[B]) -> B:
+    limit = services_of(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    return parse_body(model, bytes(raw))
+
+
+def arm(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def put_response(body: dict[str, Any], created: bool) -> JSONResponse:
+    return arm(body, 201 if created else 200)
+
+
+def deleted() -> Response:
+    return Response(status_code=204)
+
+
+def skiptoken(request: Request) -> str | None:
+    token = request.query_params.get("$skiptoken")
+    if token is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token.encode() + b"==").decode()
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(
+            "The $skiptoken is not valid; start the listing again.", target="$skiptoken"
+        ) from None
+
+
+def page_size(request: Request) -> int:
+    default = services_of(request).settings.page_size
+    top = request.query_params.get("$top")
+    if top is None:
+        return default
+    if not top.isdigit() or not 1 <= int(top) <= 1000:
+        raise BadRequest("$top must be a whole number from 1 to 1000.", target="$top")
+    return int(top)
+
+
+def paged(request: Request, page: Page) -> JSONResponse:
+    body: dict[str, Any] = {"value": page.items}
+    if page.next_token is not None:
+        params = {k: v for k, v in request.query_params.items() if k != "$skiptoken"}
+        params["$skiptoken"] = base64.urlsafe_b64encode(page.next_token.encode()).decode().rstrip("=")
+        base = services_of(request).settings.base_url
+        body["nextLink"] = f"{base}{request.url.path}?{urlencode(params)}"
+    return arm(body)
+
+
+def listing(items: list[dict[str, Any]]) -> JSONResponse:
+    return arm({"value": items})
+
+
+def operation_headers(request: Request, sub: str, location: str, operation: str) -> dict[str, str]:
+    base = f"{services_of(request).settings.base_url}/subscriptions/{sub}/providers/{ML}/locations/{location}"
+    return {
+        "Azure-AsyncOperation": f"{base}/mfeOperationsStatus/{operation}?api-version=2024-01-01-preview",
+        "Location": f"{base}/mfeOperationResults/{operation}?api-version=2024-01-01-preview",
+        "Retry-After": "1",
+    }

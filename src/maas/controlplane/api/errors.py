@@ -1,0 +1,82 @@
+"""Rendering errors in the ARM envelope: `{"error": {"code", "message", "target", "details"}}`.
+
+The only place control-plane errors become HTTP responses. Anything that is not a `MaasError`
+is logged with its traceback and answered as a plain 500 envelope, without the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from maas.core.errors import MaasError
+
+log = logging.getLogger("maas.api")
+
+
+def envelope(
+    code: str, message: str, target: str | None = None, details: list[Any] | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if target is not None:
+        error["target"] = target
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def arm_error(status: int, code: str, message: str, **kwargs: Any) -> JSONResponse:
+    return JSONResponse(
+        envelope(code, message, **kwargs),
+        status_code=status,
+        headers={"x-ms-failure-cause": "gateway" if status >= 500 else "service"},
+    )
+
+
+async def _maas_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MaasError)
+    if exc.status >= 500:
+        log.error("%s: %s", exc.code, exc.message)
+    return arm_error(exc.status, exc.code, exc.message, target=exc.target, details=exc.details or None)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return arm_error(400, "InvalidRequestContent", f"'{where}': {first.get('msg')}.", target=where)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return arm_error(
+            404,
+            "NotFound",
+            f"No route matches '{request.method} {request.url.path}'. Check the "
+            "path and its casing against the API reference.",
+        )
+    if exc.status_code == 405:
+        return arm_error(
+            405,
+            "MethodNotAllowed",
+            f"The method '{request.method}' is not allowed on '{request.url.path}'.",
+        )
+    return arm_error(exc.status_code, "HttpError", str(exc.detail))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return arm_error(500, "InternalServerError", "The server hit an unexpected error; it was logged.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(MaasError, _maas_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,82 @@
+"""ARM paths are case-insensitive in their fixed segments (`resourcegroups` = `resourceGroups`,
+`microsoft.machinelearningservices` = `Microsoft.MachineLearningServices`); ARM clients such as
+the deployments API send lower-case forms. This ASGI middleware rewrites the fixed segments of
+a path to the canonical case the routes use, leaving resource names untouched.
+
+Fixed segments are the collection names (every other segment, from the first), `providers`, and
+the namespace that follows `providers`; after a namespace, collection/name pairs resume.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+_WORDS = (
+    "subscriptions",
+    "resourceGroups",
+    "providers",
+    "resources",
+    "workspaces",
+    "serverlessEndpoints",
+    "marketplaceSubscriptions",
+    "connections",
+    "listKeys",
+    "regenerateKeys",
+    "listsecrets",
+    "locations",
+    "mfeOperationsStatus",
+    "mfeOperationResults",
+    "registries",
+    "models",
+    "versions",
+    "offers",
+    "principals",
+    "roleAssignments",
+    "roleDefinitions",
+    "deployments",
+    "Microsoft.MachineLearningServices",
+    "Microsoft.SaaS",
+    "Microsoft.MaaS",
+    "Microsoft.Authorization",
+    "Microsoft.Resources",
+)
+CANONICAL = MappingProxyType({w.lower(): w for w in _WORDS})
+
+
+def canonical_path(path: str) -> str:
+    parts = path.split("/")
+    out = parts[:1]
+    literal = True  # parts[1] is a collection name
+    after_providers = False
+    for part in parts[1:]:
+        if after_providers:
+            out.append(CANONICAL.get(part.lower(), part))
+            after_providers = False
+            literal = True
+            continue
+        if literal or part.lower() == "providers":
+            fixed = CANONICAL.get(part.lower(), part)
+            out.append(fixed)
+            if fixed == "providers":
+                after_providers = True
+                literal = False
+                continue
+            literal = False
+        else:
+            out.append(part)
+            literal = True
+    return "/".join(out)
+
+
+class CanonicalPaths:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = canonical_path(scope["path"])
+            if path != scope["path"]:
+                scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)

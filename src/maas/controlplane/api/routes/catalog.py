@@ -1,0 +1,113 @@
+"""Routes: the model catalog (registries, models, versions) and offers.
+
+Reading the catalog needs only a valid token (the catalog is public to every principal);
+writing it is an operator action checked like any other.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from maas.controlplane.api.deps import (
+    CallerDep,
+    ServicesDep,
+    arm,
+    call,
+    deleted,
+    listing,
+    put_response,
+    read_body,
+)
+from maas.controlplane.services import catalog, offers
+from maas.protocol.management.catalog import ModelVersionBody, RegistryBody
+from maas.protocol.management.marketplace import OfferBody
+
+router = APIRouter()
+REG = "/registries/{registry}"
+MODEL = REG + "/models/{model}"
+VERSION = MODEL + "/versions/{version}"
+OFFERS = "/providers/Microsoft.MaaS/offers"
+
+
+@router.get("/registries")
+async def list_registries(services: ServicesDep, _caller: CallerDep) -> Response:
+    return listing(await call(catalog.list_registries, services))
+
+
+@router.put(REG)
+async def put_registry(request: Request, registry: str, services: ServicesDep, caller: CallerDep) -> Response:
+    body = await read_body(request, RegistryBody)
+    return put_response(*await call(catalog.put_registry, services, caller, registry, body))
+
+
+@router.get(REG)
+async def get_registry(registry: str, services: ServicesDep, _caller: CallerDep) -> Response:
+    return arm(await call(catalog.get_registry, services, registry))
+
+
+@router.get(REG + "/models")
+async def list_models(registry: str, services: ServicesDep, _caller: CallerDep) -> Response:
+    return listing(await call(catalog.list_models, services, registry))
+
+
+@router.get(MODEL)
+async def get_model(registry: str, model: str, services: ServicesDep, _caller: CallerDep) -> Response:
+    return arm(await call(catalog.get_model, services, registry, model))
+
+
+@router.get(MODEL + "/versions")
+async def list_versions(registry: str, model: str, services: ServicesDep, _caller: CallerDep) -> Response:
+    return listing(await call(catalog.list_versions, services, registry, model))
+
+
+@router.put(VERSION)
+async def put_version(
+    request: Request,
+    registry: str,
+    model: str,
+    version: str,
+    services: ServicesDep,
+    caller: CallerDep,
+) -> Response:
+    body = await read_body(request, ModelVersionBody)
+    return put_response(
+        *await call(catalog.put_model_version, services, caller, registry, model, version, body)
+    )
+
+
+@router.get(VERSION)
+async def get_version(
+    registry: str, model: str, version: str, services: ServicesDep, _caller: CallerDep
+) -> Response:
+    return arm(await call(catalog.get_version, services, registry, model, version))
+
+
+@router.delete(VERSION)
+async def delete_version(
+    registry: str, model: str, version: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    await call(catalog.delete_version, services, caller, registry, model, version)
+    return deleted()
+
+
+@router.get(OFFERS)
+async def list_offers(services: ServicesDep, _caller: CallerDep) -> Response:
+    return listing(await call(offers.list_offers, services))
+
+
+@router.put(OFFERS + "/{name}")
+async def put_offer(request: Request, name: str, services: ServicesDep, caller: CallerDep) -> Response:
+    body = await read_body(request, OfferBody)
+    return put_response(*await call(offers.put_offer, services, caller, name, body))
+
+
+@router.get(OFFERS + "/{name}")
+async def get_offer(name: str, services: ServicesDep, _caller: CallerDep) -> Response:
+    return arm(await call(offers.get_offer, services, name))
+
+
+@router.delete(OFFERS + "/{name}")
+async def delete_offer(name: str, services: ServicesDep, caller: CallerDep) -> Response:
+    await call(offers.delete_offer, services, caller, name)
+    return deleted()

@@ -1,0 +1,48 @@
+"""Routes: long-running operation status and results, and the SaaS resources of subscriptions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from maas.controlplane.api.deps import CallerDep, ServicesDep, arm, call, listing
+from maas.controlplane.api.errors import arm_error
+from maas.controlplane.services import operations, saas
+
+router = APIRouter()
+LOC = "/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}"
+
+
+@router.get(LOC + "/mfeOperationsStatus/{operation}")
+async def operation_status(
+    sub: str, location: str, operation: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    return arm(await call(operations.get_operation, services, caller, operation))
+
+
+@router.get(LOC + "/mfeOperationResults/{operation}")
+async def operation_result(
+    request: Request,
+    sub: str,
+    location: str,
+    operation: str,
+    services: ServicesDep,
+    caller: CallerDep,
+) -> Response:
+    status = await call(operations.get_operation, services, caller, operation)
+    if status["status"] == "InProgress":
+        return Response(status_code=202, headers={"Location": str(request.url), "Retry-After": "1"})
+    if status["status"] == "Succeeded":
+        return Response(status_code=204)
+    error = status.get("error") or {}
+    return arm_error(400, error.get("code", "OperationFailed"), error.get("message", "The operation failed."))
+
+
+@router.get("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources")
+async def list_saas(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
+    return listing(await call(saas.list_saas, services, caller, sub, rg))
+
+
+@router.get("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources/{name}")
+async def get_saas(sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep) -> Response:
+    return arm(await call(saas.get_saas, services, caller, sub, rg, name))

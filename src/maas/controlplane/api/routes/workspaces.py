@@ -1,0 +1,109 @@
+"""Routes: workspaces and their connections."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from maas.controlplane.api.deps import (
+    CallerDep,
+    ServicesDep,
+    arm,
+    call,
+    deleted,
+    listing,
+    page_size,
+    paged,
+    put_response,
+    read_body,
+    skiptoken,
+)
+from maas.controlplane.services import connections, workspaces
+from maas.protocol.management.workspaces import ConnectionBody, WorkspaceBody
+
+router = APIRouter()
+ML = "Microsoft.MachineLearningServices"
+WS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/" + ML + "/workspaces/{ws}"
+CONN = WS + "/connections/{name}"
+
+
+@router.get("/subscriptions/{sub}/providers/" + ML + "/workspaces")
+async def list_in_account(sub: str, services: ServicesDep, caller: CallerDep) -> Response:
+    return listing(await call(workspaces.list_workspaces, services, caller, sub, None))
+
+
+@router.get("/subscriptions/{sub}/resourceGroups/{rg}/providers/" + ML + "/workspaces")
+async def list_in_group(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
+    return listing(await call(workspaces.list_workspaces, services, caller, sub, rg))
+
+
+@router.put(WS)
+async def put_workspace(
+    request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    body = await read_body(request, WorkspaceBody)
+    return put_response(*await call(workspaces.put_workspace, services, caller, sub, rg, ws, body))
+
+
+@router.get(WS)
+async def get_workspace(sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep) -> Response:
+    return arm(await call(workspaces.get_workspace, services, caller, sub, rg, ws))
+
+
+@router.delete(WS)
+async def delete_workspace(sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep) -> Response:
+    await call(workspaces.delete_workspace, services, caller, sub, rg, ws)
+    return deleted()
+
+
+@router.get(WS + "/connections")
+async def list_connections(
+    request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    page = await call(
+        connections.list_connections,
+        services,
+        caller,
+        sub,
+        rg,
+        ws,
+        skiptoken(request),
+        page_size(request),
+    )
+    return paged(request, page)
+
+
+@router.put(CONN)
+async def put_connection(
+    request: Request,
+    sub: str,
+    rg: str,
+    ws: str,
+    name: str,
+    services: ServicesDep,
+    caller: CallerDep,
+) -> Response:
+    body = await read_body(request, ConnectionBody)
+    return put_response(*await call(connections.put_connection, services, caller, sub, rg, ws, name, body))
+
+
+@router.get(CONN)
+async def get_connection(
+    sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    return arm(await call(connections.get_connection, services, caller, sub, rg, ws, name))
+
+
+@router.post(CONN + "/listsecrets")
+async def list_secrets(
+    sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    return arm(await call(connections.list_secrets, services, caller, sub, rg, ws, name))
+
+
+@router.delete(CONN)
+async def delete_connection(
+    sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    await call(connections.delete_connection, services, caller, sub, rg, ws, name)
+    return deleted()

@@ -1,0 +1,115 @@
+"""The ARM resource envelope shared by every resource, and the states it moves through.
+
+Desired state (spec: `properties`, bumping `generation`) is written by the API; observed state
+(`provisioning_state`, `observed_generation`, status fields) by the reconciler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from maas.core.clock import isoformat
+
+
+class ProvisioningState(StrEnum):
+    CREATING = "Creating"
+    UPDATING = "Updating"
+    DELETING = "Deleting"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (self.SUCCEEDED, self.FAILED, self.CANCELED)
+
+
+class PrincipalType(StrEnum):
+    USER = "User"
+    SERVICE_PRINCIPAL = "ServicePrincipal"
+    GROUP = "Group"
+
+
+@dataclass(frozen=True)
+class Principal:
+    id: str
+    name: str
+    principal_type: PrincipalType
+
+
+SYSTEM = Principal(
+    id="00000000-0000-0000-0000-000000000000",
+    name="maas",
+    principal_type=PrincipalType.SERVICE_PRINCIPAL,
+)
+
+
+@dataclass
+class Resource:
+    id: str
+    type: str
+    name: str
+    parent_id: str
+    properties: dict[str, Any]
+    created_at: datetime
+    created_by: str
+    created_by_type: str
+    last_modified_at: datetime
+    last_modified_by: str
+    last_modified_by_type: str
+    provisioning_state: ProvisioningState = ProvisioningState.SUCCEEDED
+    subscription: str | None = None
+    resource_group: str | None = None
+    location: str | None = None
+    kind: str | None = None
+    sku: dict[str, Any] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    plan: dict[str, Any] | None = None
+    generation: int = 1
+    observed_generation: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.id.rstrip("/").lower()
+
+    def system_data(self) -> dict[str, str]:
+        return {
+            "createdAt": isoformat(self.created_at),
+            "createdBy": self.created_by,
+            "createdByType": self.created_by_type,
+            "lastModifiedAt": isoformat(self.last_modified_at),
+            "lastModifiedBy": self.last_modified_by,
+            "lastModifiedByType": self.last_modified_by_type,
+        }
+
+    def to_arm(self) -> dict[str, Any]:
+        """The resource as ARM returns it from GET."""
+        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
+        if self.location is not None:
+            body["location"] = self.location
+        if self.kind is not None:
+            body["kind"] = self.kind
+        if self.sku is not None:
+            body["sku"] = self.sku
+        if self.plan is not None:
+            body["plan"] = self.plan
+        body["tags"] = dict(self.tags)
+        body["systemData"] = self.system_data()
+        # Keys starting with "_" are the platform's own bookkeeping, never shown to clients.
+        public = {k: v for k, v in self.properties.items() if not k.startswith("_")}
+        body["properties"] = {**public, "provisioningState": str(self.provisioning_state)}
+        return body
+
+    def to_generic(self) -> dict[str, Any]:
+        """The resource as the generic listing (`/resources`) returns it: no properties."""
+        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
+        for key in ("location", "kind", "sku", "plan"):
+            value = getattr(self, key)
+            if value is not None:
+                body[key] = value
+        body["tags"] = dict(self.tags)
+        body["systemData"] = self.system_data()
+        return body

@@ -1,0 +1,62 @@
+"""Reconciling serverless endpoints: Creating/Updating → Online, Deleting → gone.
+
+Today an endpoint needs no compute of its own (pools are shared and start on demand), so the
+step checks that what it stands on still holds: its offer and, for marketplace offers, its
+subscription. The serverless pool plugs in here to warm a replica where the operator pins one.
+"""
+
+from __future__ import annotations
+
+from maas.controlplane.domain.resources import ProvisioningState, Resource
+from maas.controlplane.reconciler.loop import Outcome, PermanentError, settle
+from maas.controlplane.services.context import Services
+from maas.controlplane.store.repository import Repository
+from maas.protocol.management.endpoints import EndpointState
+from maas.protocol.management.marketplace import SubscriptionStatus
+
+
+class EndpointHandler:
+    def reconcile(self, services: Services, resource: Resource) -> Outcome:
+        if resource.provisioning_state is ProvisioningState.DELETING:
+            return Outcome(_delete)
+        with services.db.read() as connection:
+            repo = Repository(connection)
+            if repo.get(resource.properties.get("_modelVersionId", "")) is None:
+                raise PermanentError("The model version this endpoint was created from no longer exists.")
+            healthy = True
+            subscription_id = resource.properties.get("marketplaceSubscriptionId")
+            if subscription_id:
+                subscription = repo.get(subscription_id)
+                healthy = (
+                    subscription is not None
+                    and subscription.properties.get("marketplaceSubscriptionStatus")
+                    == SubscriptionStatus.SUBSCRIBED
+                )
+        state = EndpointState.ONLINE if healthy else EndpointState.UNHEALTHY
+        return Outcome(lambda repo, current: _online(repo, current, state))
+
+    def fail(self, repo: Repository, resource: Resource, error: PermanentError) -> None:
+        if resource.provisioning_state is ProvisioningState.DELETING:
+            repo.delete(resource.id)
+            repo.finish_operations(resource.id, "Succeeded")
+            return
+        resource.provisioning_state = ProvisioningState.FAILED
+        resource.observed_generation = resource.generation
+        resource.properties = {
+            **resource.properties,
+            "endpointState": str(EndpointState.CREATION_FAILED),
+        }
+        repo.save(resource)
+        repo.finish_operations(resource.id, "Failed", {"code": error.code, "message": str(error)})
+
+
+def _online(repo: Repository, resource: Resource, state: EndpointState) -> None:
+    resource.properties = {**resource.properties, "endpointState": str(state)}
+    settle(resource)
+    repo.save(resource)
+    repo.finish_operations(resource.id, "Succeeded")
+
+
+def _delete(repo: Repository, resource: Resource) -> None:
+    repo.delete(resource.id)
+    repo.finish_operations(resource.id, "Succeeded")

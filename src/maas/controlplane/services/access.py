@@ -1,0 +1,274 @@
+"""Who is calling and what they may do: principals, tokens, role assignments.
+
+Every control-plane request goes through `authenticate` (bearer token → principal and grants)
+and then `Caller.require(action, scope)` with the action string Azure uses for that operation.
+Assignments may sit at `/`, an account, a resource group or a workspace, and are inherited down.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from maas.controlplane.domain.authz import BUILTIN_ROLES, Grant, RoleDefinition, find_builtin_role
+from maas.controlplane.domain.naming import ResourceKind, validate_name
+from maas.controlplane.domain.resources import Principal, PrincipalType
+from maas.controlplane.services.context import Caller, Services
+from maas.controlplane.store.repository import Repository, RoleAssignmentRecord
+from maas.core.clock import isoformat, utcnow
+from maas.core.crypto import new_token
+from maas.core.errors import BadRequest, Conflict, NotFound, Unauthenticated
+from maas.core.ids import PRINCIPAL_TYPE, ROLE_ASSIGNMENT_TYPE, principal_id
+from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody
+
+ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
+ADMIN_NAME = "admin"
+
+
+def _grants(repo: Repository, principal: Principal) -> tuple[Grant, ...]:
+    grants: list[Grant] = []
+    for record in repo.role_assignments_for(principal.id):
+        role = find_builtin_role(record.role_definition_id)
+        if role is not None:
+            grants.append(Grant(scope=record.scope, role=role))
+    return tuple(grants)
+
+
+def authenticate(services: Services, authorization: str | None) -> Caller:
+    if not authorization:
+        raise Unauthenticated(
+            "Authentication failed: the 'Authorization' header is missing.",
+            code="AuthenticationFailed",
+        )
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "Authentication failed: use 'Authorization: Bearer <token>'.",
+            code="InvalidAuthenticationToken",
+        )
+    digest = services.vault.digest(token.strip())
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        principal = repo.principal_by_token(digest)
+        if principal is None:
+            raise Unauthenticated(
+                "Authentication failed: the token is not valid.", code="InvalidAuthenticationToken"
+            )
+        return Caller(principal, _grants(repo, principal))
+
+
+def ensure_admin(services: Services, token: str | None) -> str | None:
+    """Create the bootstrap admin (Owner at `/`) once. Returns a generated token to print once."""
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        existing = repo.principal(ADMIN_NAME)
+        generated = None
+        if existing is None:
+            if token is None:
+                token = generated = new_token()
+            admin = Principal(str(uuid.uuid4()), ADMIN_NAME, PrincipalType.USER)
+            repo.add_principal(admin, services.vault.digest(token))
+            owner = find_builtin_role("Owner")
+            assert owner is not None
+            _insert_assignment(repo, "/", str(uuid.uuid4()), owner, admin.id, "User", ADMIN_NAME, None)
+        elif token is not None:
+            # MAAS_ADMIN_TOKEN changed between starts: the environment wins.
+            repo.set_principal_token(existing.id, services.vault.digest(token))
+        return generated
+
+
+# -- principals ------------------------------------------------------------------------------
+def put_principal(
+    services: Services, caller: Caller, name: str, body: PrincipalBody
+) -> tuple[dict[str, Any], bool]:
+    """Create a principal and return its token once. An existing principal is left as it is."""
+    validate_name(ResourceKind.PRINCIPAL, name)
+    caller.require("Microsoft.MaaS/principals/write", "/")
+    try:
+        principal_type = PrincipalType(body.properties.principal_type)
+    except ValueError:
+        raise BadRequest(
+            f"principalType must be one of {', '.join(p.value for p in PrincipalType)}.",
+            target="properties.principalType",
+        ) from None
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        existing = repo.principal(name)
+        if existing is not None:
+            return _principal_body(existing), False
+        principal = Principal(str(uuid.uuid4()), name, principal_type)
+        token = new_token()
+        repo.add_principal(principal, services.vault.digest(token))
+        repo.log_activity(
+            caller.principal.id, "Microsoft.MaaS/principals/write", principal_id(name), "Succeeded"
+        )
+    body_out = _principal_body(principal)
+    body_out["properties"]["token"] = token
+    return body_out, True
+
+
+def get_principal(services: Services, caller: Caller, name: str) -> dict[str, Any]:
+    caller.require("Microsoft.MaaS/principals/read", "/")
+    with services.db.read() as connection:
+        principal = Repository(connection).principal(name)
+    if principal is None:
+        raise NotFound(f"The principal '{name}' was not found.")
+    return _principal_body(principal)
+
+
+def _principal_body(principal: Principal) -> dict[str, Any]:
+    return {
+        "id": principal_id(principal.name),
+        "name": principal.name,
+        "type": PRINCIPAL_TYPE,
+        "properties": {"principalId": principal.id, "principalType": str(principal.principal_type)},
+    }
+
+
+# -- role assignments ------------------------------------------------------------------------
+def _assignment_id(scope: str, name: str) -> str:
+    return f"{scope.rstrip('/')}/providers/{ROLE_ASSIGNMENTS}/{name}"
+
+
+def _assignment_body(record: RoleAssignmentRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "type": ROLE_ASSIGNMENT_TYPE,
+        "properties": {
+            "roleDefinitionId": record.role_definition_id,
+            "principalId": record.principal_id,
+            "principalType": record.principal_type,
+            "scope": record.scope,
+            "description": record.description,
+            "createdOn": isoformat(record.created_at),
+            "createdBy": record.created_by,
+        },
+    }
+
+
+def _insert_assignment(
+    repo: Repository,
+    scope: str,
+    name: str,
+    role: RoleDefinition,
+    principal: str,
+    principal_type: str,
+    created_by: str,
+    description: str | None,
+) -> RoleAssignmentRecord:
+    record = RoleAssignmentRecord(
+        id=_assignment_id(scope, name),
+        name=name,
+        scope=scope or "/",
+        role_definition_id=role.id,
+        principal_id=principal,
+        principal_type=principal_type,
+        description=description,
+        created_at=utcnow(),
+        created_by=created_by,
+    )
+    repo.add_role_assignment(record)
+    return record
+
+
+def put_role_assignment(
+    services: Services, caller: Caller, scope: str, name: str, body: RoleAssignmentBody
+) -> tuple[dict[str, Any], bool]:
+    validate_name(ResourceKind.ROLE_ASSIGNMENT, name)
+    caller.require(f"{ROLE_ASSIGNMENTS}/write", scope)
+    props = body.properties
+    role = find_builtin_role(props.role_definition_id)
+    if role is None:
+        raise BadRequest(
+            f"The role definition '{props.role_definition_id}' does not exist.",
+            code="RoleDefinitionDoesNotExist",
+            target="properties.roleDefinitionId",
+        )
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        if scope != "/" and repo.get(scope) is None:
+            raise NotFound(f"The scope '{scope}' does not exist.", code="InvalidScope")
+        principal = repo.principal(props.principal_id)
+        if principal is None:
+            raise BadRequest(
+                f"Principal {props.principal_id} does not exist.",
+                code="PrincipalNotFound",
+                target="properties.principalId",
+            )
+        existing = repo.role_assignment(_assignment_id(scope, name))
+        if existing is not None:
+            if existing.principal_id != principal.id or existing.role_definition_id != role.id:
+                raise Conflict(
+                    "The role assignment already exists with another role or principal.",
+                    code="RoleAssignmentUpdateNotPermitted",
+                )
+            return _assignment_body(existing), False
+        for other in repo.role_assignments_at(scope):
+            if other.principal_id == principal.id and other.role_definition_id == role.id:
+                raise Conflict("The role assignment already exists.", code="RoleAssignmentExists")
+        record = _insert_assignment(
+            repo,
+            scope,
+            name,
+            role,
+            principal.id,
+            str(principal.principal_type),
+            caller.principal.name,
+            props.description,
+        )
+        repo.log_activity(caller.principal.id, f"{ROLE_ASSIGNMENTS}/write", record.id, "Succeeded")
+    return _assignment_body(record), True
+
+
+def get_role_assignment(services: Services, caller: Caller, scope: str, name: str) -> dict[str, Any]:
+    caller.require(f"{ROLE_ASSIGNMENTS}/read", scope)
+    with services.db.read() as connection:
+        record = Repository(connection).role_assignment(_assignment_id(scope, name))
+    if record is None:
+        raise NotFound(f"The role assignment '{name}' is not found.", code="RoleAssignmentNotFound")
+    return _assignment_body(record)
+
+
+def list_role_assignments(services: Services, caller: Caller, scope: str) -> list[dict[str, Any]]:
+    caller.require(f"{ROLE_ASSIGNMENTS}/read", scope)
+    with services.db.read() as connection:
+        return [_assignment_body(r) for r in Repository(connection).role_assignments_at(scope)]
+
+
+def delete_role_assignment(services: Services, caller: Caller, scope: str, name: str) -> bool:
+    caller.require(f"{ROLE_ASSIGNMENTS}/delete", scope)
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        assignment_id = _assignment_id(scope, name)
+        if repo.role_assignment(assignment_id) is None:
+            return False
+        repo.delete_role_assignment(assignment_id)
+        repo.log_activity(caller.principal.id, f"{ROLE_ASSIGNMENTS}/delete", assignment_id, "Succeeded")
+    return True
+
+
+def role_definitions() -> list[dict[str, Any]]:
+    return [
+        {
+            "id": role.id,
+            "name": role.guid,
+            "type": "Microsoft.Authorization/roleDefinitions",
+            "properties": {
+                "roleName": role.role_name,
+                "description": role.description,
+                "type": role.role_type,
+                "permissions": [
+                    {
+                        "actions": list(p.actions),
+                        "notActions": list(p.not_actions),
+                        "dataActions": list(p.data_actions),
+                        "notDataActions": list(p.not_data_actions),
+                    }
+                    for p in role.permissions
+                ],
+                "assignableScopes": list(role.assignable_scopes),
+            },
+        }
+        for role in BUILTIN_ROLES
+    ]

@@ -1,0 +1,197 @@
+"""Accounts (`/subscriptions/{id}`, with a billing profile) and resource groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maas.controlplane.domain.naming import ResourceKind, validate_name
+from maas.controlplane.domain.resources import Resource
+from maas.controlplane.services.context import (
+    Caller,
+    Services,
+    new_resource,
+    require_resource,
+    touch,
+)
+from maas.controlplane.store.repository import Repository
+from maas.core.errors import BadRequest, Conflict
+from maas.core.ids import RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, resource_group_id, subscription_id
+from maas.protocol.management.accounts import (
+    AccountBody,
+    OfferType,
+    PaymentMethod,
+    ResourceGroupBody,
+)
+
+SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
+RESOURCE_GROUPS = "Microsoft.Resources/subscriptions/resourceGroups"
+
+
+def normalise_location(location: str) -> str:
+    """ARM's canonical region form: 'East US 2' → 'eastus2'."""
+    return "".join(location.split()).lower()
+
+
+def account_to_arm(resource: Resource) -> dict[str, Any]:
+    body = resource.to_arm()
+    sub = resource.name
+    body["subscriptionId"] = sub
+    body["displayName"] = resource.properties.get("displayName", sub)
+    body["state"] = "Enabled"
+    body["properties"].pop("displayName", None)
+    return body
+
+
+def put_account(
+    services: Services, caller: Caller, sub: str, body: AccountBody
+) -> tuple[dict[str, Any], bool]:
+    validate_name(ResourceKind.SUBSCRIPTION_ID, sub)
+    rid = subscription_id(sub)
+    caller.require(f"{SUBSCRIPTIONS}/write", rid)
+    billing = body.properties.billing_profile.model_dump(by_alias=True, mode="json")
+    properties = {"displayName": body.display_name or sub, "billingProfile": billing}
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        existing = repo.get(rid, for_update=True)
+        if existing is None:
+            resource = new_resource(
+                caller,
+                id=rid,
+                type=SUBSCRIPTION_TYPE,
+                name=sub,
+                parent_id="/",
+                properties=properties,
+                subscription=sub,
+                tags=body.tags,
+            )
+            repo.insert(resource)
+        else:
+            resource = existing
+            if resource.properties != properties or resource.tags != body.tags:
+                resource.properties, resource.tags = properties, body.tags
+                touch(resource, caller)
+                repo.save(resource)
+        repo.log_activity(caller.principal.id, f"{SUBSCRIPTIONS}/write", rid, "Succeeded")
+    return account_to_arm(resource), existing is None
+
+
+def get_account(services: Services, caller: Caller, sub: str) -> dict[str, Any]:
+    rid = subscription_id(sub)
+    caller.require(f"{SUBSCRIPTIONS}/read", rid)
+    with services.db.read() as connection:
+        return account_to_arm(require_resource(Repository(connection), rid, "subscription"))
+
+
+def list_accounts(services: Services, caller: Caller) -> list[dict[str, Any]]:
+    with services.db.read() as connection:
+        accounts = Repository(connection).children("/", SUBSCRIPTION_TYPE)
+    return [account_to_arm(a) for a in accounts if caller.can(f"{SUBSCRIPTIONS}/read", a.id)]
+
+
+def delete_account(services: Services, caller: Caller, sub: str) -> bool:
+    rid = subscription_id(sub)
+    caller.require(f"{SUBSCRIPTIONS}/delete", rid)
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        if repo.get(rid) is None:
+            return False
+        if repo.has_children(rid):
+            raise Conflict(
+                f"The subscription '{sub}' still has resource groups; delete them first.",
+                code="SubscriptionNotEmpty",
+            )
+        repo.delete(rid)
+        repo.log_activity(caller.principal.id, f"{SUBSCRIPTIONS}/delete", rid, "Succeeded")
+    return True
+
+
+def require_paid_capable(account: Resource, offer_name: str) -> None:
+    """Paid offers need a payment method on a pay-as-you-go account (the seed's prerequisite)."""
+    billing = account.properties.get("billingProfile", {})
+    if billing.get("offerType") != OfferType.PAY_AS_YOU_GO:
+        raise BadRequest(
+            f"The offer '{offer_name}' is paid, and subscription '{account.name}' is a "
+            f"{billing.get('offerType')} subscription. Free or trial subscriptions can't use paid "
+            "offers; use a pay-as-you-go subscription with a valid payment method.",
+            code="PaidOfferNotAllowed",
+        )
+    if billing.get("paymentMethod", PaymentMethod.NONE) == PaymentMethod.NONE:
+        raise BadRequest(
+            f"The offer '{offer_name}' is paid, and subscription '{account.name}' has no payment "
+            "method on file. Add one to the subscription's billing profile first.",
+            code="PaymentMethodRequired",
+        )
+
+
+# -- resource groups -------------------------------------------------------------------------
+def put_resource_group(
+    services: Services, caller: Caller, sub: str, rg: str, body: ResourceGroupBody
+) -> tuple[dict[str, Any], bool]:
+    validate_name(ResourceKind.RESOURCE_GROUP, rg)
+    rid = resource_group_id(sub, rg)
+    caller.require(f"{RESOURCE_GROUPS}/write", rid)
+    location = normalise_location(body.location)
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        require_resource(repo, subscription_id(sub), "subscription")
+        existing = repo.get(rid, for_update=True)
+        if existing is None:
+            resource = new_resource(
+                caller,
+                id=rid,
+                type=RESOURCE_GROUP_TYPE,
+                name=rg,
+                parent_id=subscription_id(sub),
+                properties={},
+                subscription=sub,
+                location=location,
+                tags=body.tags,
+            )
+            repo.insert(resource)
+        else:
+            resource = existing
+            if resource.location != location:
+                raise Conflict(
+                    f"Resource group '{rg}' already exists in location '{resource.location}'.",
+                    code="InvalidResourceGroupLocation",
+                    target="location",
+                )
+            if resource.tags != body.tags:
+                resource.tags = body.tags
+                touch(resource, caller)
+                repo.save(resource)
+        repo.log_activity(caller.principal.id, f"{RESOURCE_GROUPS}/write", rid, "Succeeded")
+    return resource.to_arm(), existing is None
+
+
+def get_resource_group(services: Services, caller: Caller, sub: str, rg: str) -> dict[str, Any]:
+    rid = resource_group_id(sub, rg)
+    caller.require(f"{RESOURCE_GROUPS}/read", rid)
+    with services.db.read() as connection:
+        return require_resource(Repository(connection), rid, "resource group").to_arm()
+
+
+def list_resource_groups(services: Services, caller: Caller, sub: str) -> list[dict[str, Any]]:
+    rid = subscription_id(sub)
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        require_resource(repo, rid, "subscription")
+        groups = repo.children(rid, RESOURCE_GROUP_TYPE)
+    return [g.to_arm() for g in groups if caller.can(f"{RESOURCE_GROUPS}/read", g.id)]
+
+
+def delete_resource_group(services: Services, caller: Caller, sub: str, rg: str) -> bool:
+    rid = resource_group_id(sub, rg)
+    caller.require(f"{RESOURCE_GROUPS}/delete", rid)
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        if repo.get(rid) is None:
+            return False
+        if repo.in_scope(sub, rg, limit=1):
+            raise Conflict(
+                f"The resource group '{rg}' still holds resources; delete them first.",
+                code="ResourceGroupNotEmpty",
+            )
+        repo.delete(rid)
+        repo.log_activity(caller.principal.id, f"{RESOURCE_GROUPS}/delete", rid, "Succeeded")
+    return True

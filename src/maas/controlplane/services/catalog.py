@@ -1,0 +1,314 @@
+"""The model catalog: registries → models → versions, each version with its model card.
+
+Serverless endpoints name a model without a version and always get the latest one; `resolve`
+is the one place that rule lives. Versions sort numerically where they are numbers ("10" > "9").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from maas.controlplane.domain.naming import ResourceKind, validate_name
+from maas.controlplane.domain.resources import Resource
+from maas.controlplane.services.context import (
+    Caller,
+    Services,
+    new_resource,
+    require_resource,
+    touch,
+)
+from maas.controlplane.store.repository import Repository
+from maas.core.errors import BadRequest, Conflict, NotFound
+from maas.core.ids import (
+    MODEL_TYPE,
+    MODEL_VERSION_TYPE,
+    REGISTRY_TYPE,
+    ModelId,
+    model_resource_id,
+    model_version_resource_id,
+    registry_id,
+)
+from maas.protocol.management.catalog import Artifact, ArtifactKind, ModelVersionBody, RegistryBody
+
+REGISTRIES = "Microsoft.MachineLearningServices/registries"
+MODEL_VERSION_IN_USE = "model-version-in-use"
+
+
+def version_order(version: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in version.split("."))
+
+
+def _check_upstream_url(url: str, allow_private: bool) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise BadRequest(
+            f"The upstream URL '{url}' must be an http or https URL.",
+            target="properties.artifact.url",
+        )
+    if allow_private:
+        return
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(parsed.hostname, None)}
+    except socket.gaierror:
+        addresses = set()
+    for address in addresses | ({parsed.hostname} if _is_ip(parsed.hostname) else set()):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if ip.is_link_local or ip.is_multicast or ip.is_unspecified or str(ip) == "169.254.169.254":
+            raise BadRequest(
+                f"The upstream URL '{url}' points at a link-local or metadata address ({ip}); the "
+                "operator must allow private upstreams (MAAS_ALLOW_PRIVATE_UPSTREAMS) to use it.",
+                code="UpstreamAddressNotAllowed",
+                target="properties.artifact.url",
+            )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def check_artifact(artifact: Artifact, allow_private: bool) -> dict[str, Any]:
+    """Validate where the weights are, and return the artifact as stored (no secrets)."""
+    target = "properties.artifact"
+    if artifact.kind is ArtifactKind.HUGGINGFACE:
+        path = Path(artifact.path or "")
+        if not artifact.path or not (path / "config.json").is_file():
+            raise BadRequest(
+                f"'{artifact.path}' is not a Hugging Face model folder (no config.json).",
+                code="InvalidArtifact",
+                target=f"{target}.path",
+            )
+        stored: dict[str, Any] = {"kind": str(artifact.kind), "path": str(path.resolve())}
+    elif artifact.kind is ArtifactKind.GGUF:
+        path = Path(artifact.path or "")
+        if not artifact.path or not path.is_file() or path.open("rb").read(4) != b"GGUF":
+            raise BadRequest(
+                f"'{artifact.path}' is not a GGUF file.",
+                code="InvalidArtifact",
+                target=f"{target}.path",
+            )
+        stored = {"kind": str(artifact.kind), "path": str(path.resolve())}
+    elif artifact.kind is ArtifactKind.OPENAI_UPSTREAM:
+        if not artifact.url:
+            raise BadRequest(
+                "An openai-upstream artifact needs a 'url'.",
+                code="InvalidArtifact",
+                target=f"{target}.url",
+            )
+        _check_upstream_url(artifact.url, allow_private)
+        stored = {"kind": str(artifact.kind), "url": artifact.url.rstrip("/")}
+        if artifact.upstream_model:
+            stored["upstreamModel"] = artifact.upstream_model
+        stored["hasApiKey"] = artifact.api_key is not None
+    else:
+        stored = {"kind": str(artifact.kind)}
+        if artifact.path:
+            stored["path"] = artifact.path
+    return stored
+
+
+# -- registries ------------------------------------------------------------------------------
+def put_registry(
+    services: Services, caller: Caller, name: str, body: RegistryBody
+) -> tuple[dict[str, Any], bool]:
+    validate_name(ResourceKind.REGISTRY, name)
+    rid = registry_id(name)
+    caller.require(f"{REGISTRIES}/write", rid)
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        resource, created = _ensure_registry(repo, caller, name, body.properties.description)
+    return resource.to_arm(), created
+
+
+def _ensure_registry(
+    repo: Repository, caller: Caller, name: str, description: str | None
+) -> tuple[Resource, bool]:
+    rid = registry_id(name)
+    existing = repo.get(rid, for_update=True)
+    if existing is not None:
+        if description is not None and existing.properties.get("description") != description:
+            existing.properties = {**existing.properties, "description": description}
+            touch(existing, caller)
+            repo.save(existing)
+        return existing, False
+    resource = new_resource(
+        caller,
+        id=rid,
+        type=REGISTRY_TYPE,
+        name=name,
+        parent_id="/",
+        properties={"description": description or ""},
+        location="global",
+    )
+    repo.insert(resource)
+    return resource, True
+
+
+def list_registries(services: Services) -> list[dict[str, Any]]:
+    with services.db.read() as connection:
+        return [r.to_arm() for r in Repository(connection).children("/", REGISTRY_TYPE)]
+
+
+def get_registry(services: Services, name: str) -> dict[str, Any]:
+    with services.db.read() as connection:
+        return require_resource(Repository(connection), registry_id(name), "registry").to_arm()
+
+
+# -- models and versions ---------------------------------------------------------------------
+def put_model_version(
+    services: Services,
+    caller: Caller,
+    registry: str,
+    model: str,
+    version: str,
+    body: ModelVersionBody,
+) -> tuple[dict[str, Any], bool]:
+    validate_name(ResourceKind.REGISTRY, registry)
+    validate_name(ResourceKind.MODEL, model)
+    validate_name(ResourceKind.MODEL_VERSION, version)
+    rid = model_version_resource_id(registry, model, version)
+    caller.require(f"{REGISTRIES}/models/versions/write", rid)
+    props = body.properties
+    artifact = check_artifact(props.artifact, services.settings.allow_private_upstreams)
+    properties: dict[str, Any] = {
+        "modelId": f"azureml://registries/{registry}/models/{model}/versions/{version}",
+        "displayName": props.display_name or model,
+        "description": props.description,
+        "task": str(props.task),
+        "provider": props.provider,
+        "license": props.license,
+        "modelCard": props.model_card,
+        "artifact": artifact,
+    }
+    if props.context_length:
+        properties["contextLength"] = props.context_length
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        _ensure_registry(repo, caller, registry, None)
+        model_rid = model_resource_id(registry, model)
+        container = repo.get(model_rid, for_update=True)
+        if container is None:
+            container = new_resource(
+                caller,
+                id=model_rid,
+                type=MODEL_TYPE,
+                name=model,
+                parent_id=registry_id(registry),
+                properties={},
+            )
+            repo.insert(container)
+        existing = repo.get(rid, for_update=True)
+        if existing is None:
+            resource = new_resource(
+                caller,
+                id=rid,
+                type=MODEL_VERSION_TYPE,
+                name=version,
+                parent_id=model_rid,
+                properties=properties,
+            )
+            repo.insert(resource)
+        else:
+            resource = existing
+            if resource.properties != properties:
+                resource.properties = properties
+                touch(resource, caller)
+                repo.save(resource)
+        if props.artifact.api_key is not None:
+            repo.put_secret(rid, "apiKey", services.vault.encrypt(props.artifact.api_key))
+        _refresh_container(repo, container, caller)
+        repo.log_activity(caller.principal.id, f"{REGISTRIES}/models/versions/write", rid, "Succeeded")
+    return resource.to_arm(), existing is None
+
+
+def _refresh_container(repo: Repository, container: Resource, caller: Caller) -> None:
+    versions = repo.children(container.id, MODEL_VERSION_TYPE)
+    if not versions:
+        return
+    latest = max(versions, key=lambda v: version_order(v.name))
+    summary = {
+        "modelId": f"azureml://registries/{container.id.split('/')[2]}/models/{container.name}",
+        "latestVersion": latest.name,
+        "displayName": latest.properties.get("displayName", container.name),
+        "description": latest.properties.get("description", ""),
+        "task": latest.properties.get("task"),
+        "provider": latest.properties.get("provider", ""),
+        "license": latest.properties.get("license", ""),
+    }
+    if container.properties != summary:
+        container.properties = summary
+        touch(container, caller)
+        repo.save(container)
+
+
+def list_models(services: Services, registry: str) -> list[dict[str, Any]]:
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        require_resource(repo, registry_id(registry), "registry")
+        return [m.to_arm() for m in repo.children(registry_id(registry), MODEL_TYPE)]
+
+
+def get_model(services: Services, registry: str, model: str) -> dict[str, Any]:
+    with services.db.read() as connection:
+        return require_resource(Repository(connection), model_resource_id(registry, model), "model").to_arm()
+
+
+def list_versions(services: Services, registry: str, model: str) -> list[dict[str, Any]]:
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        require_resource(repo, model_resource_id(registry, model), "model")
+        versions = repo.children(model_resource_id(registry, model), MODEL_VERSION_TYPE)
+    return [v.to_arm() for v in sorted(versions, key=lambda v: version_order(v.name), reverse=True)]
+
+
+def get_version(services: Services, registry: str, model: str, version: str) -> dict[str, Any]:
+    rid = model_version_resource_id(registry, model, version)
+    with services.db.read() as connection:
+        return require_resource(Repository(connection), rid, "model version").to_arm()
+
+
+def delete_version(services: Services, caller: Caller, registry: str, model: str, version: str) -> bool:
+    rid = model_version_resource_id(registry, model, version)
+    caller.require(f"{REGISTRIES}/models/versions/delete", rid)
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        if repo.get(rid) is None:
+            return False
+        if repo.referenced(MODEL_VERSION_IN_USE, rid):
+            raise Conflict(f"Model version '{version}' is in use by an endpoint.", code="ModelVersionInUse")
+        repo.delete(rid)
+        container = repo.get(model_resource_id(registry, model), for_update=True)
+        if container is not None:
+            if repo.has_children(container.id):
+                _refresh_container(repo, container, caller)
+            else:
+                repo.delete(container.id)
+        repo.log_activity(caller.principal.id, f"{REGISTRIES}/models/versions/delete", rid, "Succeeded")
+    return True
+
+
+def resolve(repo: Repository, model_id: str, *, target: str) -> tuple[ModelId, Resource]:
+    """An unversioned model id → (its parsed id, the latest version). Versioned ids are refused."""
+    parsed = ModelId.parse(model_id, target=target)
+    if parsed.version is not None:
+        raise BadRequest(
+            f"The model id '{model_id}' includes a version. Serverless API endpoints always deploy "
+            f"the latest version of a model: use '{parsed.unversioned}'.",
+            code="VersionedModelIdNotAllowed",
+            target=target,
+        )
+    versions = repo.children(parsed.resource_id, MODEL_VERSION_TYPE)
+    if not versions:
+        raise NotFound(
+            f"The model '{parsed.unversioned}' is not in the catalog.",
+            code="ModelNotFound",
+            target=target,
+        )
+    return parsed, max(versions, key=lambda v: version_order(v.name))

@@ -1,0 +1,126 @@
+"""Workspace connections (category Serverless): use an endpoint from another workspace.
+
+The key a connection carries is a secret: stored encrypted, never returned by GET, only by the
+`listsecrets` action (as in Azure).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maas.controlplane.domain.naming import ResourceKind, validate_name
+from maas.controlplane.services.context import (
+    Caller,
+    Page,
+    Services,
+    new_resource,
+    require_parent,
+    require_resource,
+    touch,
+)
+from maas.controlplane.store.repository import Repository
+from maas.core.errors import BadRequest
+from maas.core.ids import CONNECTION_TYPE, workspace_child_id, workspace_id
+from maas.protocol.management.workspaces import ConnectionBody
+
+ACTION = "Microsoft.MachineLearningServices/workspaces/connections"
+CATEGORIES = ("Serverless",)
+
+
+def put_connection(
+    services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: ConnectionBody
+) -> tuple[dict[str, Any], bool]:
+    validate_name(ResourceKind.CONNECTION, name)
+    rid = workspace_child_id(sub, rg, ws, "connections", name)
+    caller.require(f"{ACTION}/write", rid)
+    props = body.properties
+    if props.category not in CATEGORIES:
+        raise BadRequest(
+            f"Connection category '{props.category}' is not supported; use one of {', '.join(CATEGORIES)}.",
+            target="properties.category",
+        )
+    if props.auth_type != "ApiKey":
+        raise BadRequest("Serverless connections use authType 'ApiKey'.", target="properties.authType")
+    properties = {
+        "category": props.category,
+        "target": str(props.target).rstrip("/"),
+        "authType": props.auth_type,
+        "isSharedToAll": props.is_shared_to_all,
+        "metadata": props.metadata,
+        "createdByWorkspaceArmId": workspace_id(sub, rg, ws),
+    }
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        require_parent(repo, workspace_id(sub, rg, ws), "workspace")
+        existing = repo.get(rid, for_update=True)
+        if existing is None:
+            if props.credentials is None:
+                raise BadRequest("A new connection needs credentials.key.", target="properties.credentials")
+            resource = new_resource(
+                caller,
+                id=rid,
+                type=CONNECTION_TYPE,
+                name=name,
+                parent_id=workspace_id(sub, rg, ws),
+                properties=properties,
+                subscription=sub,
+                resource_group=rg,
+                tags=body.tags,
+            )
+            repo.insert(resource)
+        else:
+            resource = existing
+            if resource.properties != properties or resource.tags != body.tags:
+                resource.properties, resource.tags = properties, body.tags
+                touch(resource, caller)
+                repo.save(resource)
+        if props.credentials is not None:
+            repo.put_secret(rid, "key", services.vault.encrypt(props.credentials.key))
+        repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, "Succeeded")
+    return resource.to_arm(), existing is None
+
+
+def get_connection(
+    services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str
+) -> dict[str, Any]:
+    rid = workspace_child_id(sub, rg, ws, "connections", name)
+    caller.require(f"{ACTION}/read", rid)
+    with services.db.read() as connection:
+        return require_resource(Repository(connection), rid, "connection").to_arm()
+
+
+def list_secrets(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> dict[str, Any]:
+    rid = workspace_child_id(sub, rg, ws, "connections", name)
+    caller.require(f"{ACTION}/listsecrets/action", rid)
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        body = require_resource(repo, rid, "connection").to_arm()
+        ciphertext = repo.get_secret(rid, "key")
+    body["properties"]["credentials"] = {"key": services.vault.decrypt(ciphertext) if ciphertext else None}
+    return body
+
+
+def list_connections(
+    services: Services, caller: Caller, sub: str, rg: str, ws: str, after: str | None, limit: int
+) -> Page:
+    ws_id = workspace_id(sub, rg, ws)
+    caller.require(f"{ACTION}/read", ws_id)
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        require_resource(repo, ws_id, "workspace")
+        found = repo.children(ws_id, CONNECTION_TYPE, after=after, limit=limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    return Page([r.to_arm() for r in found], found[-1].key if more else None)
+
+
+def delete_connection(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> bool:
+    rid = workspace_child_id(sub, rg, ws, "connections", name)
+    caller.require(f"{ACTION}/delete", rid)
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        if repo.get(rid) is None:
+            return False
+        repo.delete(rid)
+        repo.log_activity(caller.principal.id, f"{ACTION}/delete", rid, "Succeeded")
+    return True

@@ -1,0 +1,111 @@
+"""What every service call gets: the store, the vault, the settings and who is asking.
+
+One `Services` object is built per process in the app's lifespan; a `Caller` is built per
+request by the API after authentication and carries the principal's grants, loaded once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from maas.controlplane.domain.authz import Grant, is_allowed
+from maas.controlplane.domain.resources import Principal, ProvisioningState, Resource
+from maas.controlplane.store.database import Database
+from maas.controlplane.store.repository import Repository
+from maas.core.clock import utcnow
+from maas.core.crypto import Vault
+from maas.core.errors import Forbidden, NotFound
+from maas.core.settings import Settings
+
+
+@dataclass
+class Services:
+    db: Database
+    vault: Vault
+    settings: Settings
+    # Called after a commit that left work for the reconciler, so it need not wait for its poll.
+    wake_reconciler: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    grants: tuple[Grant, ...]
+
+    def can(self, action: str, scope: str) -> bool:
+        return is_allowed(self.grants, action, scope)
+
+    def require(self, action: str, scope: str) -> None:
+        if not self.can(action, scope):
+            raise Forbidden(
+                f"The client '{self.principal.name}' with object id '{self.principal.id}' does not "
+                f"have authorization to perform action '{action}' over scope '{scope}' or the "
+                "scope is invalid.",
+                code="AuthorizationFailed",
+            )
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_token: str | None = None
+
+
+def new_operation_id() -> str:
+    return str(uuid.uuid4())
+
+
+def new_resource(
+    caller: Caller,
+    *,
+    id: str,
+    type: str,
+    name: str,
+    parent_id: str,
+    properties: dict[str, Any],
+    state: ProvisioningState = ProvisioningState.SUCCEEDED,
+    **envelope: Any,
+) -> Resource:
+    now = utcnow()
+    who, kind = caller.principal.name, str(caller.principal.principal_type)
+    return Resource(
+        id=id,
+        type=type,
+        name=name,
+        parent_id=parent_id,
+        properties=properties,
+        created_at=now,
+        created_by=who,
+        created_by_type=kind,
+        last_modified_at=now,
+        last_modified_by=who,
+        last_modified_by_type=kind,
+        provisioning_state=state,
+        **envelope,
+    )
+
+
+def touch(resource: Resource, caller: Caller) -> None:
+    resource.last_modified_at = utcnow()
+    resource.last_modified_by = caller.principal.name
+    resource.last_modified_by_type = str(caller.principal.principal_type)
+
+
+def require_resource(repo: Repository, resource_id: str, what: str, *, for_update: bool = False) -> Resource:
+    resource = repo.get(resource_id, for_update=for_update)
+    if resource is None:
+        raise NotFound(f"The {what} '{resource_id}' was not found.", code="ResourceNotFound")
+    return resource
+
+
+def require_parent(repo: Repository, resource_id: str, what: str) -> Resource:
+    resource = repo.get(resource_id)
+    if resource is None:
+        raise NotFound(
+            f"The parent {what} '{resource_id}' was not found; create it first.",
+            code="ParentResourceNotFound",
+        )
+    return resource

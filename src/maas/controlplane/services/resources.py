@@ -1,0 +1,71 @@
+"""Generic listing of everything in an account or resource group (`/resources`), with ARM's
+`$filter` subset (`resourceType`, `name`, `location` with `eq`/`ne`, joined by `and`) and paging.
+Each item is shown only if the caller may read it."""
+
+from __future__ import annotations
+
+import re
+
+from maas.controlplane.domain.resources import Resource
+from maas.controlplane.services.context import Caller, Page, Services, require_resource
+from maas.controlplane.store.repository import Repository
+from maas.core.errors import BadRequest
+from maas.core.ids import resource_group_id, subscription_id
+
+_CLAUSE = re.compile(r"^\s*(resourceType|name|location)\s+(eq|ne)\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
+_FIELDS = {"resourcetype": "type", "name": "name", "location": "location"}
+
+
+def parse_filter(text: str | None) -> list[tuple[str, bool, str]]:
+    if not text:
+        return []
+    clauses = []
+    for part in re.split(r"\s+and\s+", text, flags=re.IGNORECASE):
+        match = _CLAUSE.match(part)
+        if not match:
+            raise BadRequest(
+                f"Unsupported $filter clause '{part.strip()}'. Use resourceType, name or location with "
+                "eq or ne, joined by 'and'.",
+                code="InvalidFilter",
+                target="$filter",
+            )
+        field, op, value = match.groups()
+        clauses.append((_FIELDS[field.lower()], op.lower() == "eq", value.replace("''", "'")))
+    return clauses
+
+
+def _matches(resource: Resource, clauses: list[tuple[str, bool, str]]) -> bool:
+    for field, equal, value in clauses:
+        actual = str(getattr(resource, field) or "")
+        if (actual.lower() == value.lower()) != equal:
+            return False
+    return True
+
+
+def list_resources(
+    services: Services,
+    caller: Caller,
+    sub: str,
+    rg: str | None,
+    filter_text: str | None,
+    after: str | None,
+    limit: int,
+) -> Page:
+    clauses = parse_filter(filter_text)
+    scope = resource_group_id(sub, rg) if rg else subscription_id(sub)
+    items: list[Resource] = []
+    cursor = after
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        require_resource(repo, scope, "resource group" if rg else "subscription")
+        while len(items) <= limit:
+            batch = repo.in_scope(sub, rg, after=cursor, limit=500)
+            if not batch:
+                break
+            for resource in batch:
+                if _matches(resource, clauses) and caller.can(f"{resource.type}/read", resource.id):
+                    items.append(resource)
+            cursor = batch[-1].key
+    more = len(items) > limit
+    items = items[:limit]
+    return Page([r.to_generic() for r in items], items[-1].key if more else None)

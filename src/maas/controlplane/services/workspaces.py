@@ -1,0 +1,109 @@
+"""Workspaces: where teams subscribe to offers and deploy serverless endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from maas.controlplane.domain.naming import ResourceKind, validate_name
+from maas.controlplane.services.accounts import normalise_location
+from maas.controlplane.services.context import (
+    Caller,
+    Services,
+    new_resource,
+    require_parent,
+    require_resource,
+    touch,
+)
+from maas.controlplane.store.repository import Repository
+from maas.core.errors import Conflict
+from maas.core.ids import WORKSPACE_TYPE, resource_group_id, workspace_id
+from maas.protocol.management.workspaces import WorkspaceBody
+
+WORKSPACES = "Microsoft.MachineLearningServices/workspaces"
+
+
+def put_workspace(
+    services: Services, caller: Caller, sub: str, rg: str, name: str, body: WorkspaceBody
+) -> tuple[dict[str, Any], bool]:
+    validate_name(ResourceKind.WORKSPACE, name)
+    rid = workspace_id(sub, rg, name)
+    caller.require(f"{WORKSPACES}/write", rid)
+    location = normalise_location(body.location)
+    props = body.properties
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        require_parent(repo, resource_group_id(sub, rg), "resource group")
+        existing = repo.get(rid, for_update=True)
+        if existing is None:
+            properties = {
+                "friendlyName": props.friendly_name or name,
+                "description": props.description or "",
+                "workspaceId": str(uuid.uuid4()),
+                "discoveryUrl": f"{services.settings.base_url}/discovery",
+            }
+            resource = new_resource(
+                caller,
+                id=rid,
+                type=WORKSPACE_TYPE,
+                name=name,
+                parent_id=resource_group_id(sub, rg),
+                properties=properties,
+                subscription=sub,
+                resource_group=rg,
+                location=location,
+                kind=str(body.kind),
+                tags=body.tags,
+            )
+            repo.insert(resource)
+        else:
+            resource = existing
+            if resource.location != location:
+                raise Conflict(
+                    f"Workspace '{name}' is in '{resource.location}'; a workspace cannot move.",
+                    code="LocationImmutable",
+                    target="location",
+                )
+            updated = {
+                **resource.properties,
+                "friendlyName": props.friendly_name or resource.properties.get("friendlyName", name),
+                "description": props.description
+                if props.description is not None
+                else resource.properties.get("description", ""),
+            }
+            if updated != resource.properties or body.tags != resource.tags:
+                resource.properties, resource.tags = updated, body.tags
+                touch(resource, caller)
+                repo.save(resource)
+        repo.log_activity(caller.principal.id, f"{WORKSPACES}/write", rid, "Succeeded")
+    return resource.to_arm(), existing is None
+
+
+def get_workspace(services: Services, caller: Caller, sub: str, rg: str, name: str) -> dict[str, Any]:
+    rid = workspace_id(sub, rg, name)
+    caller.require(f"{WORKSPACES}/read", rid)
+    with services.db.read() as connection:
+        return require_resource(Repository(connection), rid, "workspace").to_arm()
+
+
+def list_workspaces(services: Services, caller: Caller, sub: str, rg: str | None) -> list[dict[str, Any]]:
+    with services.db.read() as connection:
+        found = Repository(connection).in_scope(sub, rg, types=[WORKSPACE_TYPE])
+    return [w.to_arm() for w in found if caller.can(f"{WORKSPACES}/read", w.id)]
+
+
+def delete_workspace(services: Services, caller: Caller, sub: str, rg: str, name: str) -> bool:
+    rid = workspace_id(sub, rg, name)
+    caller.require(f"{WORKSPACES}/delete", rid)
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        if repo.get(rid) is None:
+            return False
+        if repo.has_children(rid):
+            raise Conflict(
+                f"Workspace '{name}' still has endpoints, subscriptions or connections; delete them first.",
+                code="WorkspaceNotEmpty",
+            )
+        repo.delete(rid)
+        repo.log_activity(caller.principal.id, f"{WORKSPACES}/delete", rid, "Succeeded")
+    return True

@@ -1,0 +1,92 @@
+"""One exception tree for the whole of MaaS.
+
+Services raise these; only the edges render them (the ARM envelope on the control plane, the
+inference envelope on the gateway). Nothing below a router raises an HTTP exception.
+
+    MaasError                       code, message, status, target
+    ├── BadRequest           400    InvalidRequestContent, InvalidName, ...
+    │   └── ValidationFailed 400    a body that does not match its schema
+    ├── Unauthenticated      401    AuthenticationFailed
+    ├── Forbidden            403    AuthorizationFailed
+    ├── NotFound             404    ResourceNotFound, ParentResourceNotFound
+    ├── Conflict             409    Conflict, ...
+    ├── PayloadTooLarge      413    RequestTooLarge
+    ├── Unprocessable        422    UnprocessableEntity
+    ├── TooManyRequests      429    (quota; later)
+    └── Unavailable          503    ServiceUnavailable
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+
+class MaasError(Exception):
+    """Base of every error MaaS raises on purpose. Each subclass has a stable HTTP status."""
+
+    status: ClassVar[int] = 500
+    default_code: ClassVar[str] = "InternalServerError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        target: str | None = None,
+        details: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.target = target
+        self.details = list(details)
+
+
+class BadRequest(MaasError):
+    status = 400
+    default_code = "BadRequest"
+
+
+class ValidationFailed(BadRequest):
+    default_code = "InvalidRequestContent"
+
+
+class Unauthenticated(MaasError):
+    status = 401
+    default_code = "AuthenticationFailed"
+
+
+class Forbidden(MaasError):
+    status = 403
+    default_code = "AuthorizationFailed"
+
+
+class NotFound(MaasError):
+    status = 404
+    default_code = "ResourceNotFound"
+
+
+class Conflict(MaasError):
+    status = 409
+    default_code = "Conflict"
+
+
+class PayloadTooLarge(MaasError):
+    status = 413
+    default_code = "RequestTooLarge"
+
+
+class Unprocessable(MaasError):
+    status = 422
+    default_code = "UnprocessableEntity"
+
+
+class TooManyRequests(MaasError):
+    status = 429
+    default_code = "TooManyRequests"
+
+
+class Unavailable(MaasError):
+    status = 503
+    default_code = "ServiceUnavailable"

@@ -1,0 +1,57 @@
+"""Typed settings for one MaaS process.
+
+Read from arguments first, then `MAAS_*` environment variables. There is no default secret:
+the server secret comes from `MAAS_SECRET` or from a file that `maas serve` generates once in
+the data directory (see `maas.server.bootstrap`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path.home() / ".maas"
+
+
+class Settings(BaseSettings):
+    """Everything a MaaS process needs to know about where it runs and what it stores."""
+
+    model_config = SettingsConfigDict(env_prefix="MAAS_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    tls: bool = False
+    # Public base URL used in Target URIs and operation links; derived from host/port when unset.
+    public_url: str | None = None
+    # Secret used to encrypt keys at rest and to digest tokens; generated on first start.
+    secret: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    page_size: int = Field(default=100, ge=1, le=1000)
+    # Upstream URLs on link-local / metadata addresses are refused unless the operator allows them.
+    allow_private_upstreams: bool = False
+
+    @field_validator("secret")
+    @classmethod
+    def _refuse_weak_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("MAAS_SECRET must be at least 32 characters")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'maas.db'}"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        scheme = "https" if self.tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"

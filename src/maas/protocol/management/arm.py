@@ -1,0 +1,72 @@
+"""The parts every ARM request body shares, and how a body is parsed.
+
+Management bodies forbid unknown fields, so a typo is a 400 rather than a silent no-op. The
+read-only fields a client echoes back from a GET (`id`, `name`, `type`, `systemData`,
+`provisioningState`, ...) are accepted and ignored, as ARM does, so GET-modify-PUT works.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from maas.core.errors import ValidationFailed
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ArmBody(Strict):
+    """Top-level fields of any tracked resource body; the read-only ones are ignored."""
+
+    id: Any = None
+    name: Any = None
+    type: Any = None
+    system_data: Any = Field(default=None, alias="systemData")
+    etag: Any = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class ReadOnlyProperties(Strict):
+    provisioning_state: Any = Field(default=None, alias="provisioningState")
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_body(model: type[Body], raw: bytes) -> Body:
+    """Parse JSON bytes into `model`, turning every failure into one clear 400."""
+    if not raw.strip():
+        raise ValidationFailed("The request body is empty; a JSON object is required.")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationFailed(f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = []
+        for error in exc.errors(include_url=False):
+            where = _location(error["loc"]) or "(body)"
+            message = (
+                f"'{where}' is not a known field."
+                if error["type"] == "extra_forbidden"
+                else f"'{where}': {error['msg']}."
+            )
+            details.append({"code": "InvalidRequestContent", "target": where, "message": message})
+        first = details[0]
+        summary = (
+            first["message"] if len(details) == 1 else f"{first['message']} (and {len(details) - 1} more)"
+        )
+        raise ValidationFailed(summary, target=first["target"], details=details) from None

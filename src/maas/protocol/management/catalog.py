@@ -1,0 +1,54 @@
+"""Bodies for the catalog: registries, models and model versions with their model cards."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from maas.protocol.management.arm import ArmBody, ReadOnlyProperties, Strict
+
+
+class ArtifactKind(StrEnum):
+    HUGGINGFACE = "huggingface"
+    GGUF = "gguf"
+    OPENAI_UPSTREAM = "openai-upstream"
+    WORDLLAMA = "wordllama"
+
+
+class Task(StrEnum):
+    CHAT_COMPLETION = "chat-completion"
+    TEXT_GENERATION = "text-generation"
+    EMBEDDINGS = "embeddings"
+
+
+class Artifact(Strict):
+    kind: ArtifactKind
+    path: str | None = Field(default=None, max_length=4096)
+    url: str | None = Field(default=None, max_length=2048)
+    upstream_model: str | None = Field(default=None, alias="upstreamModel", max_length=256)
+    api_key: str | None = Field(default=None, alias="apiKey", max_length=4096)
+
+
+class ModelVersionProperties(ReadOnlyProperties):
+    description: str = Field(default="", max_length=10_000)
+    task: Task = Task.CHAT_COMPLETION
+    provider: str = Field(default="", max_length=256)
+    license: str = Field(default="", max_length=256)
+    model_card: str = Field(default="", alias="modelCard", max_length=200_000)
+    display_name: str | None = Field(default=None, alias="displayName", max_length=256)
+    context_length: int | None = Field(default=None, alias="contextLength", ge=1)
+    artifact: Artifact
+
+
+class ModelVersionBody(ArmBody):
+    properties: ModelVersionProperties
+
+
+class RegistryProperties(ReadOnlyProperties):
+    description: str = Field(default="", max_length=4096)
+
+
+class RegistryBody(ArmBody):
+    location: str | None = None
+    properties: RegistryProperties = Field(default_factory=RegistryProperties)

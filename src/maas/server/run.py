@@ -1,0 +1,45 @@
+"""`maas serve`: prepare the data directory, then run the app under uvicorn (HTTP or HTTPS)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import uvicorn
+
+from maas.controlplane.api.app import create_app
+from maas.core.settings import Settings
+from maas.server.bootstrap import prepare
+from maas.server.tls import ensure_tls_files
+
+
+def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    prepared = prepare(settings)
+    settings = prepared.settings
+    certfile: str | None = None
+    keyfile: str | None = None
+    if settings.tls:
+        hosts = sorted({settings.host, "localhost", "127.0.0.1", "::1"} - {"0.0.0.0", "::"})  # noqa: S104
+        files = ensure_tls_files(settings.data_dir / "tls", hosts)
+        certfile, keyfile = str(files.server_cert), str(files.server_key)
+    echo(f"MaaS is starting at {settings.base_url}")
+    echo(f"  data directory: {settings.data_dir}")
+    echo(f"  database:       {settings.resolved_database_url.split('@')[-1]}")
+    if settings.tls:
+        echo(f"  CA bundle:      {files.ca_cert}  (export REQUESTS_CA_BUNDLE={files.ca_cert})")
+    if prepared.generated_admin_token:
+        echo(f"  admin token:    {prepared.generated_admin_token}")
+        echo("    (shown once; set MAAS_ADMIN_TOKEN to choose or replace it)")
+    else:
+        echo("  sign in with the admin token (MAAS_ADMIN_TOKEN, or the one printed on first start)")
+    echo(f"  e.g. curl -H 'Authorization: Bearer <token>' {settings.base_url}/subscriptions")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+    )
