@@ -75,8 +75,14 @@ class Api:
         body = {"properties": {"billingProfile": {"paymentMethod": payment, "offerType": offer_type}}}
         self.ok(self.put(f"/subscriptions/{sub}", body))
 
-    def world(self, world: World | None = None, *, payment: str = "CreditCard", offer_type: str = "PayAsYouGo",
-              catalog: bool = True) -> World:
+    def world(
+        self,
+        world: World | None = None,
+        *,
+        payment: str = "CreditCard",
+        offer_type: str = "PayAsYouGo",
+        catalog: bool = True,
+    ) -> World:
         world = world or World()
         self.account(world.sub, payment, offer_type)
         self.ok(self.put(world.rg_path, {"location": world.location}))
@@ -91,16 +97,43 @@ class Api:
         for model_id in (MODEL, FREE_MODEL):
             path = model_id.removeprefix("azureml:/") + "/versions/1"
             self.ok(self.put(path, {"properties": {"artifact": upstream, "description": "test model"}}))
-        meters = [{"meterId": "paygo-inference-input-tokens", "pricePer1K": 0.0003},
-                  {"meterId": "paygo-inference-output-tokens", "pricePer1K": 0.0006}]
-        self.ok(self.put("/providers/Microsoft.MaaS/offers/meta-llama-3-8b-instruct", {"properties": {
-            "modelId": MODEL, "publisherId": "metagenai", "planId": "meta-llama-3-8b-instruct",
-            "kind": "Marketplace", "terms": "Llama 3 licence", "regions": ["eastus2", "westus3"],
-            "meters": meters}}))
-        self.ok(self.put("/providers/Microsoft.MaaS/offers/phi-3-mini", {"properties": {
-            "modelId": FREE_MODEL, "publisherId": "microsoft", "kind": "FirstParty", "meters": []}}))
+        meters = [
+            {"meterId": "paygo-inference-input-tokens", "pricePer1K": 0.0003},
+            {"meterId": "paygo-inference-output-tokens", "pricePer1K": 0.0006},
+        ]
+        self.ok(
+            self.put(
+                "/providers/Microsoft.MaaS/offers/meta-llama-3-8b-instruct",
+                {
+                    "properties": {
+                        "modelId": MODEL,
+                        "publisherId": "metagenai",
+                        "planId": "meta-llama-3-8b-instruct",
+                        "kind": "Marketplace",
+                        "terms": "Llama 3 licence",
+                        "regions": ["eastus2", "westus3"],
+                        "meters": meters,
+                    }
+                },
+            )
+        )
+        self.ok(
+            self.put(
+                "/providers/Microsoft.MaaS/offers/phi-3-mini",
+                {
+                    "properties": {
+                        "modelId": FREE_MODEL,
+                        "publisherId": "microsoft",
+                        "kind": "FirstParty",
+                        "meters": [],
+                    }
+                },
+            )
+        )
 
-    def subscribe(self, world: World, name: str = "Meta-Llama-3-8B-Instruct", model: str = MODEL) -> httpx.Response:
+    def subscribe(
+        self, world: World, name: str = "Meta-Llama-3-8B-Instruct", model: str = MODEL
+    ) -> httpx.Response:
         return self.put(world.subscription(name), {"properties": {"modelId": model}})
 
     def create_endpoint(self, world: World, name: str, model: str = MODEL, **extra: Any) -> httpx.Response:

@@ -3,7 +3,8 @@
 The secret lives in `<data-dir>/secret` (mode 0600) unless `MAAS_SECRET` is set; every process
 that shares a database must share the secret (it encrypts endpoint keys and digests tokens).
 The admin principal's token is `MAAS_ADMIN_TOKEN` when set (setting it later replaces the old
-one); otherwise it is generated on first start and returned here to be printed once.
+one); otherwise it is generated on first start, printed once, and kept in
+`<data-dir>/admin-token` (mode 0600) for the operator who missed it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ def prepare(settings: Settings) -> Prepared:
         services = Services(db=database, vault=Vault(settings.secret.get_secret_value()), settings=settings)
         token = settings.admin_token.get_secret_value() if settings.admin_token else None
         generated = ensure_admin(services, token)
+        if token is not None:  # the environment's token replaced any generated one
+            (settings.data_dir / "admin-token").unlink(missing_ok=True)
+        if generated is not None:
+            (settings.data_dir / "admin-token").unlink(missing_ok=True)
+            _write_private(settings.data_dir / "admin-token", generated + "\n")
     finally:
         database.dispose()
     return Prepared(settings, generated)

@@ -30,9 +30,11 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
         echo(f"  CA bundle:      {files.ca_cert}  (export REQUESTS_CA_BUNDLE={files.ca_cert})")
     if prepared.generated_admin_token:
         echo(f"  admin token:    {prepared.generated_admin_token}")
-        echo("    (shown once; set MAAS_ADMIN_TOKEN to choose or replace it)")
+        echo(f"    (also kept in {settings.data_dir / 'admin-token'}; set MAAS_ADMIN_TOKEN to replace it)")
     else:
-        echo("  sign in with the admin token (MAAS_ADMIN_TOKEN, or the one printed on first start)")
+        where = settings.data_dir / "admin-token"
+        hint = f"$(cat {where})" if where.exists() and not settings.admin_token else "$MAAS_ADMIN_TOKEN"
+        echo(f"  admin token:    {hint}")
     echo(f"  e.g. curl -H 'Authorization: Bearer <token>' {settings.base_url}/subscriptions")
     uvicorn.run(
         create_app(settings),

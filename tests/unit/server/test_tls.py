@@ -84,9 +84,7 @@ def test_creates_directory_and_files_with_private_modes(tls_dir: Path, files: Tl
     assert _mode(tls_dir / _CA_KEY) == 0o600
 
 
-def test_private_keys_are_unencrypted_pkcs8_and_match_certificates(
-    tls_dir: Path, files: TlsFiles
-) -> None:
+def test_private_keys_are_unencrypted_pkcs8_and_match_certificates(tls_dir: Path, files: TlsFiles) -> None:
     for key_path, cert in ((files.server_key, _leaf(files)), (tls_dir / _CA_KEY, _ca(files))):
         assert key_path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
         key = _private_key(key_path)
@@ -183,17 +181,13 @@ def test_second_call_reuses_the_same_files(tls_dir: Path, files: TlsFiles) -> No
     assert _snapshot(tls_dir) == before  # same bytes, and not even rewritten (same inodes)
 
 
-def test_covered_subset_of_hostnames_reuses_the_server_certificate(
-    tls_dir: Path, files: TlsFiles
-) -> None:
+def test_covered_subset_of_hostnames_reuses_the_server_certificate(tls_dir: Path, files: TlsFiles) -> None:
     before = _snapshot(tls_dir)
     ensure_tls_files(tls_dir, ["LOCALHOST", "127.0.0.1"])
     assert _snapshot(tls_dir) == before
 
 
-def test_new_hostname_regenerates_server_certificate_but_keeps_ca(
-    tls_dir: Path, files: TlsFiles
-) -> None:
+def test_new_hostname_regenerates_server_certificate_but_keeps_ca(tls_dir: Path, files: TlsFiles) -> None:
     ca_bytes = files.ca_cert.read_bytes()
     ca_key_bytes = (tls_dir / _CA_KEY).read_bytes()
     server_bytes = files.server_cert.read_bytes()
@@ -214,9 +208,7 @@ def test_new_hostname_regenerates_server_certificate_but_keeps_ca(
     assert not [p.name for p in tls_dir.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_server_certificate_expiring_within_30_days_is_regenerated(
-    tls_dir: Path, files: TlsFiles
-) -> None:
+def test_server_certificate_expiring_within_30_days_is_regenerated(tls_dir: Path, files: TlsFiles) -> None:
     ca = _ca(files)
     ca_bytes = files.ca_cert.read_bytes()
     server_key = _private_key(files.server_key)
@@ -245,9 +237,7 @@ def test_server_certificate_expiring_within_30_days_is_regenerated(
     assert files.ca_cert.read_bytes() == ca_bytes
 
 
-def test_server_key_not_matching_the_certificate_is_replaced(
-    tls_dir: Path, files: TlsFiles
-) -> None:
+def test_server_key_not_matching_the_certificate_is_replaced(tls_dir: Path, files: TlsFiles) -> None:
     stray = ec.generate_private_key(ec.SECP256R1())
     files.server_key.write_bytes(
         stray.private_bytes(

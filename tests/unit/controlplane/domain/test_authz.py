@@ -48,9 +48,7 @@ def grant(name: str, scope: str = SUB) -> Grant:
         ("Azure AI Inference Deployment Operator", "3afb7f49-54cb-416e-8c09-6dc049efa503", 3, 0, 0),
     ],
 )
-def test_builtin_role_counts(
-    name: str, guid: str, actions: int, not_actions: int, data_actions: int
-) -> None:
+def test_builtin_role_counts(name: str, guid: str, actions: int, not_actions: int, data_actions: int) -> None:
     r = role(name)
     assert r.role_name == name
     assert r.guid == guid
@@ -117,8 +115,7 @@ def test_role_definition_is_frozen_and_checks_role_type() -> None:
         "b24988ac-6180-42a0-ab88-20f7382dd24c",
         "B24988AC-6180-42A0-AB88-20F7382DD24C",
         "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c",
-        f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
-        "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c",
         "/PROVIDERS/microsoft.authorization/ROLEDEFINITIONS/b24988ac-6180-42a0-ab88-20f7382dd24c",
     ],
 )
@@ -133,8 +130,7 @@ def test_find_builtin_role_forms(key: str) -> None:
         "Contrib",
         "User Access Administrator",
         "00000000-0000-0000-0000-000000000000",
-        f"{RG}/providers/Microsoft.Authorization/roleDefinitions/"
-        "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        f"{RG}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c",
         "/providers/Microsoft.Authorization/roleAssignments/b24988ac-6180-42a0-ab88-20f7382dd24c",
     ],
 )
@@ -295,9 +291,7 @@ def test_scope_inheritance_downward_only() -> None:
     assert is_allowed(at_rg, f"{MLS}/workspaces/serverlessEndpoints/write", WS)
     assert is_allowed(at_rg, "Microsoft.Resources/resourceGroups/write", RG)
     assert not is_allowed(at_rg, "Microsoft.Resources/resourceGroups/write", SUB)
-    assert not is_allowed(
-        at_rg, "Microsoft.Resources/resourceGroups/write", f"{SUB}/resourceGroups/rg10"
-    )
+    assert not is_allowed(at_rg, "Microsoft.Resources/resourceGroups/write", f"{SUB}/resourceGroups/rg10")
     at_ws = [grant("Reader", WS)]
     assert not is_allowed(at_ws, f"{MLS}/workspaces/read", RG)
     assert is_allowed([grant("Reader", "/")], f"{MLS}/workspaces/read", WS)
@@ -309,9 +303,7 @@ def test_not_action_given_back_by_second_grant() -> None:
     assert is_allowed([grant("Azure AI Developer", RG), grant("Contributor", WS)], action, WS)
     # ... but only where the second grant applies
     elsewhere = f"{RG}/providers/{MLS}/workspaces/ws2"
-    assert not is_allowed(
-        [grant("Azure AI Developer", RG), grant("Contributor", WS)], action, elsewhere
-    )
+    assert not is_allowed([grant("Azure AI Developer", RG), grant("Contributor", WS)], action, elsewhere)
 
 
 def test_not_action_given_back_by_second_permission_block() -> None:

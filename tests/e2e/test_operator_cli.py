@@ -1,0 +1,105 @@
+"""The operator's CLI against a running server: add models from a Hugging Face folder, a GGUF
+file and an upstream URL, create offers, list them, and see errors as one line + exit code 1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from maas.cli.main import app
+from support.server import RunningServer, running_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with running_server(tmp_path_factory.mktemp("cli") / "data") as running:
+        yield running
+
+
+def run(server: RunningServer, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [*args, "--url", server.url, "--token", server.token])
+    return result.exit_code, result.output
+
+
+def test_model_add_from_each_source_and_offer_create(server: RunningServer, tmp_path: Path) -> None:
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 16)
+    code, out = run(
+        server, "model", "add", "azureml://registries/local/models/tiny-hf/versions/1", "--hf", str(folder)
+    )
+    assert code == 0, out
+    assert json.loads(out)["properties"]["artifact"] == {"kind": "huggingface", "path": str(folder.resolve())}
+    code, out = run(
+        server, "model", "add", "azureml://registries/local/models/tiny-gguf/versions/1", "--gguf", str(gguf)
+    )
+    assert code == 0, out
+    code, out = run(
+        server,
+        "model",
+        "add",
+        "azureml://registries/local/models/up/versions/2",
+        "--upstream",
+        "http://127.0.0.1:11434/v1",
+        "--upstream-model",
+        "llama3",
+        "--upstream-key",
+        "sk-x",
+    )
+    assert code == 0, out
+    assert "sk-x" not in out
+    code, out = run(server, "model", "list", "local")
+    assert code == 0, out
+    assert sorted(m["name"] for m in json.loads(out)) == ["tiny-gguf", "tiny-hf", "up"]
+
+    code, out = run(
+        server,
+        "offer",
+        "create",
+        "tiny-offer",
+        "--model-id",
+        "azureml://registries/local/models/tiny-hf",
+        "--publisher",
+        "local",
+        "--input-price",
+        "0.001",
+        "--output-price",
+        "0.002",
+        "--region",
+        "eastus2",
+        "--terms",
+        "Be nice.",
+    )
+    assert code == 0, out
+    offer = json.loads(out)["properties"]
+    assert offer["kind"] == "Marketplace" and offer["regions"] == ["eastus2"]
+    assert [m["pricePer1K"] for m in offer["meters"]] == [0.001, 0.002]
+    code, out = run(server, "offer", "list")
+    assert code == 0 and [o["name"] for o in json.loads(out)] == ["tiny-offer"]
+
+
+def test_errors_are_one_line_and_exit_non_zero(server: RunningServer, tmp_path: Path) -> None:
+    code, out = run(
+        server, "model", "add", "azureml://registries/local/models/bad/versions/1", "--hf", str(tmp_path)
+    )
+    assert code == 1
+    assert "(InvalidArtifact)" in out and "config.json" in out
+    code, out = run(
+        server,
+        "offer",
+        "create",
+        "x",
+        "--model-id",
+        "azureml://registries/local/models/none",
+        "--publisher",
+        "p",
+    )
+    assert code == 1 and "(ModelNotFound)" in out
+    code, out = run(server, "model", "add", "azureml://registries/local/models/m", "--upstream", "http://x")
+    assert code != 0 and "version" in out
