@@ -22,7 +22,10 @@ def test_malformed_model_ids_are_refused_with_a_hint(text: str) -> None:
 
 
 def test_keys_are_case_insensitive_and_types_come_from_ids() -> None:
-    rid = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.MachineLearningServices/workspaces/W/serverlessEndpoints/E"
+    rid = (
+        "/subscriptions/S/resourceGroups/RG/providers/Microsoft.MachineLearningServices"
+        "/workspaces/W/serverlessEndpoints/E"
+    )
     assert key_of(rid) == rid.lower()
     assert type_of(rid) == "Microsoft.MachineLearningServices/workspaces/serverlessEndpoints"
     assert type_of("/subscriptions/s") == ""

@@ -25,5 +25,8 @@ def test_fixed_segments_take_canonical_case_and_names_keep_theirs(given: str, ex
 
 
 def test_a_resource_named_like_a_collection_keeps_its_case() -> None:
-    path = "/subscriptions/s/resourceGroups/Workspaces/providers/Microsoft.MachineLearningServices/workspaces/Models"
+    path = (
+        "/subscriptions/s/resourceGroups/Workspaces/providers/Microsoft.MachineLearningServices"
+        "/workspaces/Models"
+    )
     assert canonical_path(path) == path
