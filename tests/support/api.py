@@ -4,6 +4,7 @@ an account, resource group, workspace, catalog models and offers ready to use.""
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,3 +150,39 @@ class Api:
             if status["status"] != "InProgress" or time.monotonic() > deadline:
                 return status
             time.sleep(0.02)
+
+    # -- helpers for the integration suites ---------------------------------------------------
+    def add_model(self, model_id: str, version: str = "1", artifact: dict[str, Any] | None = None) -> None:
+        """Add one version of a catalog model (an unreachable openai-upstream by default)."""
+        artifact = artifact or {"kind": "openai-upstream", "url": "http://127.0.0.1:9/v1"}
+        path = model_id.removeprefix("azureml:/") + f"/versions/{version}"
+        self.ok(self.put(path, {"properties": {"artifact": artifact}}))
+
+    def offer(
+        self,
+        name: str,
+        model_id: str,
+        *,
+        kind: str = "FirstParty",
+        regions: list[str] | None = None,
+        price: float = 0.0,
+    ) -> httpx.Response:
+        meters = [{"meterId": "paygo-inference-input-tokens", "pricePer1K": price}] if price else []
+        properties = {"modelId": model_id, "publisherId": "test", "kind": kind, "meters": meters}
+        return self.put(
+            f"/providers/Microsoft.MaaS/offers/{name}",
+            {"properties": {**properties, "regions": regions or []}},
+        )
+
+    def principal(self, name: str) -> tuple[str, str]:
+        """Create a principal; returns (principal id, its bearer token)."""
+        body = self.ok(self.put(f"/providers/Microsoft.MaaS/principals/{name}", {}), 201)
+        return body["properties"]["principalId"], body["properties"]["token"]
+
+    def assign(self, scope: str, principal_id: str, role_guid: str) -> httpx.Response:
+        """Give a principal a built-in role at a scope (a fresh assignment GUID each call)."""
+        role = f"/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
+        return self.put(
+            f"{scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
+            {"properties": {"roleDefinitionId": role, "principalId": principal_id}},
+        )

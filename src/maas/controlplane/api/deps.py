@@ -68,15 +68,19 @@ def deleted() -> Response:
 
 
 def skiptoken(request: Request) -> str | None:
+    """The resource key a listing resumes after. Tokens are ones `paged` wrote: the base64 of a
+    resource key (a lower-case id, so it starts with '/'); anything else is refused, not guessed."""
     token = request.query_params.get("$skiptoken")
     if token is None:
         return None
     try:
-        return base64.urlsafe_b64decode(token.encode() + b"==").decode()
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest(
-            "The $skiptoken is not valid; start the listing again.", target="$skiptoken"
-        ) from None
+        padded = token.encode("ascii") + b"=" * (-len(token) % 4)
+        key = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeError):
+        key = ""
+    if not key.startswith("/") or not key.isprintable() or key != key.lower():
+        raise BadRequest("The $skiptoken is not valid; start the listing again.", target="$skiptoken")
+    return key
 
 
 def page_size(request: Request) -> int:

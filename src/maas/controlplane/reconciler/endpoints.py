@@ -20,20 +20,9 @@ class EndpointHandler:
         if resource.provisioning_state is ProvisioningState.DELETING:
             return Outcome(_delete)
         with services.db.read() as connection:
-            repo = Repository(connection)
-            if repo.get(resource.properties.get("_modelVersionId", "")) is None:
+            if Repository(connection).get(resource.properties.get("_modelVersionId", "")) is None:
                 raise PermanentError("The model version this endpoint was created from no longer exists.")
-            healthy = True
-            subscription_id = resource.properties.get("marketplaceSubscriptionId")
-            if subscription_id:
-                subscription = repo.get(subscription_id)
-                healthy = (
-                    subscription is not None
-                    and subscription.properties.get("marketplaceSubscriptionStatus")
-                    == SubscriptionStatus.SUBSCRIBED
-                )
-        state = EndpointState.ONLINE if healthy else EndpointState.UNHEALTHY
-        return Outcome(lambda repo, current: _online(repo, current, state))
+        return Outcome(_online)
 
     def fail(self, repo: Repository, resource: Resource, error: PermanentError) -> None:
         if resource.provisioning_state is ProvisioningState.DELETING:
@@ -50,7 +39,21 @@ class EndpointHandler:
         repo.finish_operations(resource.id, "Failed", {"code": error.code, "message": str(error)})
 
 
-def _online(repo: Repository, resource: Resource, state: EndpointState) -> None:
+def _subscription_holds(repo: Repository, resource: Resource) -> bool:
+    subscription_id = resource.properties.get("marketplaceSubscriptionId")
+    if not subscription_id:
+        return True
+    subscription = repo.get(subscription_id)
+    return subscription is not None and (
+        subscription.properties.get("marketplaceSubscriptionStatus") == SubscriptionStatus.SUBSCRIBED
+    )
+
+
+def _online(repo: Repository, resource: Resource) -> None:
+    # Checked in the committing transaction, not when the step began: a subscription deleted
+    # meanwhile must leave the endpoint Unhealthy, never Online.
+    healthy = _subscription_holds(repo, resource)
+    state = EndpointState.ONLINE if healthy else EndpointState.UNHEALTHY
     resource.properties = {**resource.properties, "endpointState": str(state)}
     settle(resource)
     repo.save(resource)

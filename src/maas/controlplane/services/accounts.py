@@ -10,6 +10,7 @@ from maas.controlplane.services.context import (
     Caller,
     Services,
     new_resource,
+    require_parent,
     require_resource,
     touch,
 )
@@ -27,9 +28,14 @@ SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
 RESOURCE_GROUPS = "Microsoft.Resources/subscriptions/resourceGroups"
 
 
-def normalise_location(location: str) -> str:
-    """ARM's canonical region form: 'East US 2' → 'eastus2'."""
-    return "".join(location.split()).lower()
+def normalise_location(location: str, *, target: str = "location") -> str:
+    """ARM's canonical region form: 'East US 2' → 'eastus2'. A blank location is refused."""
+    normalised = "".join(location.split()).lower()
+    if not normalised:
+        raise BadRequest(
+            "The location must name a region, such as 'eastus2'.", code="InvalidLocation", target=target
+        )
+    return normalised
 
 
 def account_to_arm(resource: Resource) -> dict[str, Any]:
@@ -85,7 +91,12 @@ def get_account(services: Services, caller: Caller, sub: str) -> dict[str, Any]:
 def list_accounts(services: Services, caller: Caller) -> list[dict[str, Any]]:
     with services.db.read() as connection:
         accounts = Repository(connection).children("/", SUBSCRIPTION_TYPE)
-    return [account_to_arm(a) for a in accounts if caller.can(f"{SUBSCRIPTIONS}/read", a.id)]
+    # As in Azure, an account is listed to anyone who holds a role anywhere inside it.
+    return [
+        account_to_arm(a)
+        for a in accounts
+        if caller.can(f"{SUBSCRIPTIONS}/read", a.id) or caller.holds_within(a.id)
+    ]
 
 
 def delete_account(services: Services, caller: Caller, sub: str) -> bool:
@@ -133,7 +144,7 @@ def put_resource_group(
     location = normalise_location(body.location)
     with services.db.write() as connection:
         repo = Repository(connection)
-        require_resource(repo, subscription_id(sub), "subscription")
+        require_parent(repo, subscription_id(sub), "subscription")
         existing = repo.get(rid, for_update=True)
         if existing is None:
             resource = new_resource(

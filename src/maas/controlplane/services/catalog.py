@@ -57,6 +57,8 @@ def _check_upstream_url(url: str, allow_private: bool) -> None:
         addresses = set()
     for address in addresses | ({parsed.hostname} if _is_ip(parsed.hostname) else set()):
         ip = ipaddress.ip_address(address.split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 reaches the IPv4 address
         if ip.is_link_local or ip.is_multicast or ip.is_unspecified or str(ip) == "169.254.169.254":
             raise BadRequest(
                 f"The upstream URL '{url}' points at a link-local or metadata address ({ip}); the "
@@ -64,6 +66,14 @@ def _check_upstream_url(url: str, allow_private: bool) -> None:
                 code="UpstreamAddressNotAllowed",
                 target="properties.artifact.url",
             )
+
+
+def _magic(path: Path) -> bytes:
+    try:
+        with path.open("rb") as file:
+            return file.read(4)
+    except OSError:
+        return b""
 
 
 def _is_ip(host: str) -> bool:
@@ -88,7 +98,7 @@ def check_artifact(artifact: Artifact, allow_private: bool) -> dict[str, Any]:
         stored: dict[str, Any] = {"kind": str(artifact.kind), "path": str(path.resolve())}
     elif artifact.kind is ArtifactKind.GGUF:
         path = Path(artifact.path or "")
-        if not artifact.path or not path.is_file() or path.open("rb").read(4) != b"GGUF":
+        if not artifact.path or not path.is_file() or _magic(path) != b"GGUF":
             raise BadRequest(
                 f"'{artifact.path}' is not a GGUF file.",
                 code="InvalidArtifact",
@@ -123,18 +133,27 @@ def put_registry(
     caller.require(f"{REGISTRIES}/write", rid)
     with services.db.write() as connection:
         repo = Repository(connection)
-        resource, created = _ensure_registry(repo, caller, name, body.properties.description)
+        resource, created = _ensure_registry(repo, caller, name, body.properties.description, body.tags)
     return resource.to_arm(), created
 
 
 def _ensure_registry(
-    repo: Repository, caller: Caller, name: str, description: str | None
+    repo: Repository,
+    caller: Caller,
+    name: str,
+    description: str | None,
+    tags: dict[str, str] | None = None,
 ) -> tuple[Resource, bool]:
+    """Create the registry, or update it; `None` leaves a field as it is (implicit creation)."""
     rid = registry_id(name)
     existing = repo.get(rid, for_update=True)
     if existing is not None:
-        if description is not None and existing.properties.get("description") != description:
-            existing.properties = {**existing.properties, "description": description}
+        properties = existing.properties
+        if description is not None:
+            properties = {**properties, "description": description}
+        wanted_tags = existing.tags if tags is None else tags
+        if properties != existing.properties or wanted_tags != existing.tags:
+            existing.properties, existing.tags = properties, wanted_tags
             touch(existing, caller)
             repo.save(existing)
         return existing, False
@@ -146,6 +165,7 @@ def _ensure_registry(
         parent_id="/",
         properties={"description": description or ""},
         location="global",
+        tags=tags or {},
     )
     repo.insert(resource)
     return resource, True
@@ -205,6 +225,7 @@ def put_model_version(
             )
             repo.insert(container)
         existing = repo.get(rid, for_update=True)
+        _store_api_key(services, repo, rid, existing, props.artifact.api_key, artifact)
         if existing is None:
             resource = new_resource(
                 caller,
@@ -213,19 +234,43 @@ def put_model_version(
                 name=version,
                 parent_id=model_rid,
                 properties=properties,
+                tags=body.tags,
             )
             repo.insert(resource)
         else:
             resource = existing
-            if resource.properties != properties:
-                resource.properties = properties
+            if resource.properties != properties or resource.tags != body.tags:
+                resource.properties, resource.tags = properties, body.tags
                 touch(resource, caller)
                 repo.save(resource)
-        if props.artifact.api_key is not None:
-            repo.put_secret(rid, "apiKey", services.vault.encrypt(props.artifact.api_key))
         _refresh_container(repo, container, caller)
         repo.log_activity(caller.principal.id, f"{REGISTRIES}/models/versions/write", rid, "Succeeded")
     return resource.to_arm(), existing is None
+
+
+def _store_api_key(
+    services: Services,
+    repo: Repository,
+    rid: str,
+    existing: Resource | None,
+    given: str | None,
+    artifact: dict[str, Any],
+) -> None:
+    """A given apiKey replaces the stored one. A PUT without one (GET never shows it, so every
+    GET-modify-PUT is one) keeps the stored key for the same upstream URL, and drops it when the
+    URL changes: a key is never sent to a host it was not given for."""
+    if artifact["kind"] != ArtifactKind.OPENAI_UPSTREAM:
+        repo.delete_secret(rid, "apiKey")
+        return
+    if given is not None:
+        repo.put_secret(rid, "apiKey", services.vault.encrypt(given))
+        return
+    if existing is None or repo.get_secret(rid, "apiKey") is None:
+        return
+    if existing.properties.get("artifact", {}).get("url") == artifact["url"]:
+        artifact["hasApiKey"] = True
+    else:
+        repo.delete_secret(rid, "apiKey")
 
 
 def _refresh_container(repo: Repository, container: Resource, caller: Caller) -> None:

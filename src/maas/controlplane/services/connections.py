@@ -17,6 +17,7 @@ from maas.controlplane.services.context import (
     require_parent,
     require_resource,
     touch,
+    workspace_children,
 )
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest
@@ -103,15 +104,9 @@ def list_secrets(services: Services, caller: Caller, sub: str, rg: str, ws: str,
 def list_connections(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, after: str | None, limit: int
 ) -> Page:
-    ws_id = workspace_id(sub, rg, ws)
-    caller.require(f"{ACTION}/read", ws_id)
-    with services.db.read() as connection:
-        repo = Repository(connection)
-        require_resource(repo, ws_id, "workspace")
-        found = repo.children(ws_id, CONNECTION_TYPE, after=after, limit=limit + 1)
-    more = len(found) > limit
-    found = found[:limit]
-    return Page([r.to_arm() for r in found], found[-1].key if more else None)
+    return workspace_children(
+        services, caller, workspace_id(sub, rg, ws), CONNECTION_TYPE, f"{ACTION}/read", after, limit
+    )
 
 
 def delete_connection(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from maas.controlplane.domain.authz import Grant, is_allowed
+from maas.controlplane.domain.authz import Grant, is_allowed, scope_contains
 from maas.controlplane.domain.resources import Principal, ProvisioningState, Resource
 from maas.controlplane.store.database import Database
 from maas.controlplane.store.repository import Repository
@@ -37,6 +37,10 @@ class Caller:
 
     def can(self, action: str, scope: str) -> bool:
         return is_allowed(self.grants, action, scope)
+
+    def holds_within(self, scope: str) -> bool:
+        """Whether any of the caller's grants sits at or below `scope`."""
+        return any(scope_contains(scope, grant.scope) for grant in self.grants)
 
     def require(self, action: str, scope: str) -> None:
         if not self.can(action, scope):
@@ -99,6 +103,20 @@ def require_resource(repo: Repository, resource_id: str, what: str, *, for_updat
     if resource is None:
         raise NotFound(f"The {what} '{resource_id}' was not found.", code="ResourceNotFound")
     return resource
+
+
+def workspace_children(
+    services: Services, caller: Caller, ws_id: str, type_: str, action: str, after: str | None, limit: int
+) -> Page:
+    """One page of a workspace's children of one type, for a caller allowed `action` on it."""
+    caller.require(action, ws_id)
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        require_resource(repo, ws_id, "workspace")
+        found = repo.children(ws_id, type_, after=after, limit=limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    return Page([r.to_arm() for r in found], found[-1].key if more else None)
 
 
 def require_parent(repo: Repository, resource_id: str, what: str) -> Resource:

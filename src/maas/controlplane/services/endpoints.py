@@ -24,6 +24,7 @@ from maas.controlplane.services.context import (
     require_parent,
     require_resource,
     touch,
+    workspace_children,
 )
 from maas.controlplane.services.marketplace import subscription_for_offer
 from maas.controlplane.services.offers import (
@@ -119,6 +120,7 @@ def put_endpoint(
             rid,
             f"The endpoint name '{name}' is already used in region '{location}'. The name is part "
             "of the endpoint's URL and must be unique in each region.",
+            code="EndpointNameInUse",
         )
         holder = repo.claim_owner(MODEL_IN_WORKSPACE, f"{key_of(workspace.id)}|{key_of(model.resource_id)}")
         if holder is not None:
@@ -221,15 +223,9 @@ def get_endpoint(services: Services, caller: Caller, sub: str, rg: str, ws: str,
 def list_endpoints(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, after: str | None, limit: int
 ) -> Page:
-    ws_id = workspace_id(sub, rg, ws)
-    caller.require(f"{ACTION}/read", ws_id)
-    with services.db.read() as connection:
-        repo = Repository(connection)
-        require_resource(repo, ws_id, "workspace")
-        found = repo.children(ws_id, ENDPOINT_TYPE, after=after, limit=limit + 1)
-    more = len(found) > limit
-    found = found[:limit]
-    return Page([r.to_arm() for r in found], found[-1].key if more else None)
+    return workspace_children(
+        services, caller, workspace_id(sub, rg, ws), ENDPOINT_TYPE, f"{ACTION}/read", after, limit
+    )
 
 
 def delete_endpoint(

@@ -22,6 +22,7 @@ from maas.controlplane.services.context import (
     require_parent,
     require_resource,
     touch,
+    workspace_children,
 )
 from maas.controlplane.services.offers import (
     OFFER_IN_USE,
@@ -110,6 +111,7 @@ def put_subscription(
             rid,
             f"Workspace '{ws}' is already subscribed to offer '{offer.name}'; one subscription per "
             "offer per workspace is allowed, and later deployments reuse it.",
+            code="MarketplaceSubscriptionExists",
         )
         repo.reference(OFFER_IN_USE, offer.id, rid)
         plan = {
@@ -181,15 +183,15 @@ def get_subscription(
 def list_subscriptions(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, after: str | None, limit: int
 ) -> Page:
-    ws_id = workspace_id(sub, rg, ws)
-    caller.require(f"{ACTION}/read", ws_id)
-    with services.db.read() as connection:
-        repo = Repository(connection)
-        require_resource(repo, ws_id, "workspace")
-        found = repo.children(ws_id, MARKETPLACE_SUBSCRIPTION_TYPE, after=after, limit=limit + 1)
-    more = len(found) > limit
-    found = found[:limit]
-    return Page([r.to_arm() for r in found], found[-1].key if more else None)
+    return workspace_children(
+        services,
+        caller,
+        workspace_id(sub, rg, ws),
+        MARKETPLACE_SUBSCRIPTION_TYPE,
+        f"{ACTION}/read",
+        after,
+        limit,
+    )
 
 
 def delete_subscription(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> bool:
@@ -205,8 +207,11 @@ def delete_subscription(services: Services, caller: Caller, sub: str, rg: str, w
             saas.properties = {**saas.properties, "saasSubscriptionStatus": "Unsubscribed"}
             touch(saas, caller)
             repo.save(saas)
-        for endpoint in repo.children(workspace_id(sub, rg, ws), ENDPOINT_TYPE):
-            if key_of(endpoint.properties.get("marketplaceSubscriptionId") or "") == key_of(rid):
+        for found in repo.children(workspace_id(sub, rg, ws), ENDPOINT_TYPE):
+            if key_of(found.properties.get("marketplaceSubscriptionId") or "") != key_of(rid):
+                continue
+            endpoint = repo.get(found.id, for_update=True)  # re-read under lock: no lost update
+            if endpoint is not None:
                 endpoint.properties = {
                     **endpoint.properties,
                     "endpointState": str(EndpointState.UNHEALTHY),

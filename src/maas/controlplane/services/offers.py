@@ -58,7 +58,7 @@ def put_offer(services: Services, caller: Caller, name: str, body: OfferBody) ->
             "planId": props.plan_id,
             "displayName": props.display_name or name,
             "terms": props.terms,
-            "regions": sorted({normalise_location(r) for r in props.regions}),
+            "regions": sorted({normalise_location(r, target="properties.regions") for r in props.regions}),
             "meters": [m.model_dump(by_alias=True, mode="json") for m in props.meters],
         }
         repo.claim(
@@ -66,6 +66,7 @@ def put_offer(services: Services, caller: Caller, name: str, body: OfferBody) ->
             model.resource_id,
             rid,
             f"The model '{model.unversioned}' already has an offer; update that offer instead.",
+            code="OfferExistsForModel",
         )
         existing = repo.get(rid, for_update=True)
         if existing is None:

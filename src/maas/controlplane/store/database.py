@@ -19,9 +19,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from maas.core.errors import Conflict, Unavailable
+from maas.core.errors import BadRequest, Conflict, Unavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 7_305_114_221
@@ -52,6 +52,15 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _unstorable() -> BadRequest:
+    # The input checks should have caught it (PostgreSQL refuses NUL characters in text and
+    # over-long strings); the request is at fault, so it is a 400, never a 500.
+    return BadRequest(
+        "The request holds a value the store cannot keep (a NUL character or an over-long string).",
+        code="InvalidRequestContent",
+    )
+
+
 class Database:
     """One engine and the two kinds of transaction the services use."""
 
@@ -74,8 +83,11 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
+        try:
+            with self.engine.connect() as connection, connection.begin():
+                yield connection
+        except DataError as exc:
+            raise _unstorable() from exc
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -86,6 +98,8 @@ class Database:
                     connection = connection.execution_options(sqlite_begin="IMMEDIATE")
                 with connection.begin():
                     yield connection
+        except DataError as exc:
+            raise _unstorable() from exc
         except IntegrityError as exc:
             raise Conflict(
                 "Another request changed the same resource at the same time; retry the request.",

@@ -196,14 +196,14 @@ class Repository:
         return [_resource(r) for r in self.c.execute(query.limit(limit)).mappings()]
 
     # -- claims: database-enforced uniqueness across resources --------------------------------
-    def claim(self, namespace: str, value: str, owner_id: str, conflict: str) -> None:
+    def claim(self, namespace: str, value: str, owner_id: str, conflict: str, code: str = "Conflict") -> None:
         owner = self.claim_owner(namespace, value)
         if owner is None:
             self.c.execute(
                 insert(t.claims).values(namespace=namespace, value=value.lower(), owner_key=key_of(owner_id))
             )
         elif owner != key_of(owner_id):
-            raise Conflict(conflict)
+            raise Conflict(conflict, code=code)
 
     def claim_owner(self, namespace: str, value: str) -> str | None:
         query = select(t.claims.c.owner_key).where(
@@ -251,9 +251,13 @@ class Repository:
 
     # -- secrets -------------------------------------------------------------------------------
     def put_secret(self, owner_id: str, name: str, ciphertext: str) -> None:
+        self.delete_secret(owner_id, name)
+        key = key_of(owner_id)
+        self.c.execute(insert(t.secrets).values(owner_key=key, name=name, ciphertext=ciphertext))
+
+    def delete_secret(self, owner_id: str, name: str) -> None:
         key = key_of(owner_id)
         self.c.execute(delete(t.secrets).where(t.secrets.c.owner_key == key, t.secrets.c.name == name))
-        self.c.execute(insert(t.secrets).values(owner_key=key, name=name, ciphertext=ciphertext))
 
     def get_secret(self, owner_id: str, name: str) -> str | None:
         query = select(t.secrets.c.ciphertext).where(

@@ -64,7 +64,7 @@ claims = Table(
     "claims",
     metadata,
     Column("namespace", String(64), primary_key=True),
-    Column("value", String(ID), primary_key=True),
+    Column("value", String(2 * ID + 1), primary_key=True),  # "<target id>|<owner id>" for references
     Column("owner_key", String(ID), nullable=False),
     Index("ix_claims_owner", "owner_key"),
 )

@@ -43,13 +43,18 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+def _refuse_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON (RFC 8259) and PostgreSQL do not.
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_body(model: type[Body], raw: bytes) -> Body:
     """Parse JSON bytes into `model`, turning every failure into one clear 400."""
     if not raw.strip():
         raise ValidationFailed("The request body is empty; a JSON object is required.")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ValidationFailed(f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise ValidationFailed("The request body must be a JSON object.")
@@ -57,7 +62,9 @@ def parse_body(model: type[Body], raw: bytes) -> Body:
         return model.model_validate(data)
     except ValidationError as exc:
         details = []
-        for error in exc.errors(include_url=False):
+        # An unknown field first: a misspelt name explains the "field required" that comes with it.
+        errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
+        for error in errors:
             where = _location(error["loc"]) or "(body)"
             message = (
                 f"'{where}' is not a known field."

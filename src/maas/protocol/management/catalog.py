@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -28,6 +29,7 @@ class Artifact(Strict):
     url: str | None = Field(default=None, max_length=2048)
     upstream_model: str | None = Field(default=None, alias="upstreamModel", max_length=256)
     api_key: str | None = Field(default=None, alias="apiKey", max_length=4096)
+    has_api_key: Any = Field(default=None, alias="hasApiKey")  # read-only, echoed back from GET
 
 
 class ModelVersionProperties(ReadOnlyProperties):
@@ -39,6 +41,7 @@ class ModelVersionProperties(ReadOnlyProperties):
     display_name: str | None = Field(default=None, alias="displayName", max_length=256)
     context_length: int | None = Field(default=None, alias="contextLength", ge=1)
     artifact: Artifact
+    model_id: Any = Field(default=None, alias="modelId")  # read-only, echoed back from GET
 
 
 class ModelVersionBody(ArmBody):

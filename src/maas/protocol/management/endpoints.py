@@ -56,7 +56,7 @@ class EndpointProperties(ReadOnlyProperties):
 
 class EndpointBody(ArmBody):
     location: str | None = Field(default=None, max_length=64)
-    kind: str | None = None
+    kind: str | None = Field(default=None, max_length=64)
     sku: Sku = Field(default_factory=Sku)
     identity: Any = None
     properties: EndpointProperties

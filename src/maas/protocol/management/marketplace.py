@@ -26,6 +26,7 @@ class MarketplaceSubscriptionProperties(ReadOnlyProperties):
     model_id: str = Field(alias="modelId", min_length=1, max_length=1024)
     marketplace_plan: Any = Field(default=None, alias="marketplacePlan")
     marketplace_subscription_status: Any = Field(default=None, alias="marketplaceSubscriptionStatus")
+    saas_resource_id: Any = Field(default=None, alias="saasResourceId")
 
 
 class MarketplaceSubscriptionBody(ArmBody):
@@ -53,4 +54,5 @@ class OfferProperties(ReadOnlyProperties):
 
 
 class OfferBody(ArmBody):
+    location: Any = None  # offers are global; accepted so GET-modify-PUT works
     properties: OfferProperties

@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.create_table(
         "claims",
         sa.Column("namespace", sa.String(length=64), nullable=False),
-        sa.Column("value", sa.String(length=1024), nullable=False),
+        sa.Column("value", sa.String(length=2049), nullable=False),
         sa.Column("owner_key", sa.String(length=1024), nullable=False),
         sa.PrimaryKeyConstraint("namespace", "value"),
     )
