@@ -30,8 +30,9 @@ def _pg_schema() -> Iterator[str]:
     try:
         import psycopg
 
-        connection = psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True,
-                                     connect_timeout=5)
+        connection = psycopg.connect(
+            PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True, connect_timeout=5
+        )
     except Exception as exc:  # pragma: no cover - depends on the machine
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI=true: {exc}")

@@ -152,8 +152,10 @@ def test_endpoint_create_is_a_long_running_operation(manual: tuple[Api, Reconcil
     assert status_url.startswith(prefix + "mfeOperationsStatus/")
     assert result_url.startswith(prefix + "mfeOperationResults/")
 
-    status = api.ok(api.get(status_url), 200)
+    polled = api.get(status_url)
+    status = api.ok(polled, 200)
     assert status["status"] == "InProgress" and "endTime" not in status
+    assert polled.headers["Retry-After"] == "1"  # else azure-core waits 30 s before polling again
     pending = api.get(result_url)
     assert pending.status_code == 202 and pending.headers["Retry-After"] == "1"
     assert api.ok(api.get(world.endpoint("phi")), 200)["properties"]["endpointState"] == "Creating"

@@ -44,4 +44,6 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
         access_log=False,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
+        # An idle TLS keep-alive connection otherwise holds shutdown for asyncio's 30 s SSL timeout.
+        timeout_graceful_shutdown=5,
     )

@@ -17,7 +17,9 @@ LOC = "/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/location
 async def operation_status(
     sub: str, location: str, operation: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    return arm(await call(operations.get_operation, services, caller, operation))
+    status = await call(operations.get_operation, services, caller, operation)
+    # Without Retry-After, azure-core waits 30 s before polling again.
+    return arm(status, headers={"Retry-After": "1"} if status["status"] == "InProgress" else None)
 
 
 @router.get(LOC + "/mfeOperationResults/{operation}")
