@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from maas.controlplane.api.app import create_app
+from maas.server.app import create_server_app
 from maas.core.settings import Settings
 from maas.server.bootstrap import prepare
 from support.api import Api
@@ -68,7 +68,7 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     prepare(settings)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(create_server_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 

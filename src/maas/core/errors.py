@@ -13,7 +13,9 @@ inference envelope on the gateway). Nothing below a router raises an HTTP except
     ├── PayloadTooLarge      413    RequestTooLarge
     ├── Unprocessable        422    UnprocessableEntity
     ├── TooManyRequests      429    (quota; later)
-    └── Unavailable          503    ServiceUnavailable
+    ├── Unavailable          503    ServiceUnavailable
+    ├── BadGateway           502    UpstreamError (an upstream model server failed)
+    └── GatewayTimeout       504    UpstreamTimeout
 """
 
 from __future__ import annotations
@@ -90,3 +92,13 @@ class TooManyRequests(MaasError):
 class Unavailable(MaasError):
     status = 503
     default_code = "ServiceUnavailable"
+
+
+class BadGateway(MaasError):
+    status = 502
+    default_code = "UpstreamError"
+
+
+class GatewayTimeout(MaasError):
+    status = 504
+    default_code = "UpstreamTimeout"

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     page_size: int = Field(default=100, ge=1, le=1000)
+    # When set, Target URIs are https://{endpoint}.{region}.{inference_domain} (host-based routing).
+    inference_domain: str | None = None
+    # Seconds a gateway process trusts its cached view of an endpoint written by another process.
+    directory_ttl: float = Field(default=2.0, ge=0)
     # Upstream URLs on link-local / metadata addresses are refused unless the operator allows them.
     allow_private_upstreams: bool = False
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import uvicorn
 
-from maas.controlplane.api.app import create_app
 from maas.core.settings import Settings
+from maas.server.app import create_server_app
 from maas.server.bootstrap import prepare
 from maas.server.tls import ensure_tls_files
 
@@ -37,7 +37,7 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
         echo(f"  admin token:    {hint}")
     echo(f"  e.g. curl -H 'Authorization: Bearer <token>' {settings.base_url}/subscriptions")
     uvicorn.run(
-        create_app(settings),
+        create_server_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="info",

@@ -7,8 +7,9 @@ here does anything at import time.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -41,7 +42,17 @@ def build_services(settings: Settings) -> Services:
     return Services(db=database, vault=Vault(settings.secret.get_secret_value()), settings=settings)
 
 
-def create_app(settings: Settings, *, reconcile: bool = True) -> FastAPI:
+class Extension(Protocol):
+    """Something else the process runs on the same services (the gateway's runtime)."""
+
+    async def start(self, services: Services) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def create_app(
+    settings: Settings, *, reconcile: bool = True, extensions: Sequence[Extension] = ()
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = build_services(settings)
@@ -49,12 +60,16 @@ def create_app(settings: Settings, *, reconcile: bool = True) -> FastAPI:
         services.wake_reconciler = reconciler.wake
         app.state.services = services
         app.state.reconciler = reconciler
+        for extension in extensions:
+            await extension.start(services)
         if reconcile:
             reconciler.start()
         try:
             yield
         finally:
             reconciler.stop()
+            for extension in reversed(extensions):
+                await extension.stop()
             services.db.dispose()
 
     app = FastAPI(

@@ -56,7 +56,15 @@ def endpoint_id(sub: str, rg: str, ws: str, name: str) -> str:
 
 
 def target_uri(services: Services, location: str, name: str) -> str:
-    return f"{services.settings.base_url}/endpoints/{location}/{name}"
+    base = services.settings.base_url
+    domain = services.settings.inference_domain
+    if domain:
+        scheme, _, rest = base.partition("://")
+        port = rest.rsplit(":", 1)[1] if ":" in rest.split("/")[0] and not rest.startswith("[") else ""
+        default = {"http": "80", "https": "443"}[scheme]
+        suffix = f":{port}" if port and port != default else ""
+        return f"{scheme}://{name}.{location}.{domain}{suffix}".lower()
+    return f"{base}/endpoints/{location}/{name}"
 
 
 def put_endpoint(

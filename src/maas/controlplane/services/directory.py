@@ -1,0 +1,74 @@
+"""What the gateway needs to know about an endpoint, read in one transaction.
+
+The gateway resolves a Target URI (region + endpoint name) to the endpoint, its two key digests,
+its state, and the model version it serves (with the upstream API key decrypted, when there is
+one). The gateway caches these views; `Database.on_commit` tells it when to forget them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from maas.controlplane.services.context import Services
+from maas.controlplane.services.endpoints import NAME_IN_REGION
+from maas.controlplane.store.repository import Repository
+
+
+@dataclass(frozen=True)
+class ModelView:
+    version_id: str
+    name: str
+    task: str
+    provider: str
+    artifact: dict[str, Any]
+    api_key: str | None
+    context_length: int | None
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    id: str
+    name: str
+    region: str
+    provisioning_state: str
+    endpoint_state: str
+    primary_digest: str
+    secondary_digest: str
+    model: ModelView | None
+
+
+def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView | None:
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        owner = repo.claim_owner(NAME_IN_REGION, f"{region.lower()}/{name.lower()}")
+        endpoint = repo.get(owner) if owner else None
+        if endpoint is None:
+            return None
+        keys = repo.get_keys(endpoint.id)
+        version = repo.get(endpoint.properties.get("_modelVersionId", ""))
+        model = None
+        if version is not None:
+            props = version.properties
+            ciphertext = repo.get_secret(version.id, "apiKey")
+            model = ModelView(
+                version_id=version.id,
+                name=str(props.get("displayName") or version.parent_id.rsplit("/", 1)[-1]),
+                task=str(props.get("task", "chat-completion")),
+                provider=str(props.get("provider", "")),
+                artifact=dict(props.get("artifact", {})),
+                api_key=services.vault.decrypt(ciphertext) if ciphertext else None,
+                context_length=props.get("contextLength"),
+                options=dict(props.get("engineOptions", {})),
+            )
+    return EndpointView(
+        id=endpoint.id,
+        name=endpoint.name,
+        region=endpoint.location or region,
+        provisioning_state=str(endpoint.provisioning_state),
+        endpoint_state=str(endpoint.properties.get("endpointState", "")),
+        primary_digest=keys.primary_digest if keys else "",
+        secondary_digest=keys.secondary_digest if keys else "",
+        model=model,
+    )

@@ -1,0 +1,145 @@
+"""The data plane: every serverless endpoint's Target URI.
+
+Path-based by default (`{base}/endpoints/{region}/{name}/...`); host-based
+(`{name}.{region}.{domain}`) when the operator sets a domain. Per request: authenticate the key
+against the endpoint it names (a key opens only its own endpoint), check the endpoint's state,
+get the engine for its model, and hand over to the route. Errors are rendered in the inference
+envelope; nothing here raises an HTTP exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.types import Receive, Scope, Send
+
+from maas.controlplane.services.directory import EndpointView
+from maas.core.errors import MaasError, NotFound
+from maas.gateway.directory import Directory
+from maas.gateway.errors import render
+from maas.gateway.http import Exchange
+from maas.gateway.routes import inference
+from maas.serving.engines.base import Engine, ModelSpec
+from maas.serving.host import ModelHost
+
+log = logging.getLogger("maas.gateway")
+PREFIX = "/endpoints/"
+MAX_BODY = 4 * 1024 * 1024
+
+Handler = Callable[[Exchange, Engine, bytes], Awaitable[None]]
+_POST: dict[str, Handler] = {
+    "chat/completions": inference.chat,
+    "completions": inference.completions,
+    "embeddings": inference.embeddings,
+    "images/embeddings": inference.image_embeddings,
+}
+_GET: dict[str, Callable[[Exchange, EndpointView], Awaitable[None]]] = {
+    "info": inference.info,
+    "models": inference.models,
+}
+
+
+@dataclass
+class Runtime:
+    """What the gateway needs from the process, available once the app has started."""
+
+    directory: Directory
+    host: ModelHost
+
+
+def spec_of(view: EndpointView) -> ModelSpec:
+    model = view.model
+    assert model is not None
+    return ModelSpec(
+        version_id=model.version_id,
+        name=model.name,
+        task=model.task,
+        provider=model.provider,
+        artifact=model.artifact,
+        api_key=model.api_key,
+        context_length=model.context_length,
+        options=model.options,
+    )
+
+
+def split_target(path: str, host: str | None, domain: str | None) -> tuple[str, str, str] | None:
+    """(region, endpoint name, route) from a path-based or host-based Target URI, else None."""
+    if domain and host:
+        hostname = host.split(":", 1)[0].lower()
+        suffix = "." + domain.lower()
+        if hostname.endswith(suffix):
+            labels = hostname[: -len(suffix)].split(".")
+            if len(labels) == 2:
+                return labels[1], labels[0], path.strip("/")
+    if path.startswith(PREFIX):
+        parts = path[len(PREFIX) :].split("/", 2)
+        if len(parts) >= 2 and parts[0] and parts[1]:
+            return parts[0], parts[1], parts[2] if len(parts) == 3 else ""
+    return None
+
+
+class Gateway:
+    def __init__(self, runtime: Callable[[], Runtime], domain: str | None = None) -> None:
+        self._runtime = runtime
+        self.domain = domain
+
+    def handles(self, scope: Scope) -> bool:
+        host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
+        return split_target(scope["path"], host, self.domain) is not None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = Exchange(scope, receive, send)
+        try:
+            await self._serve(exchange)
+        except MaasError as error:
+            await render(exchange, error)
+        except Exception:
+            log.exception("unhandled gateway error on %s", scope["path"])
+            await render(
+                exchange,
+                MaasError("The gateway hit an unexpected error; it was logged.", code="internal_error"),
+            )
+
+    async def _serve(self, exchange: Exchange) -> None:
+        target = split_target(exchange.scope["path"], exchange.header(b"host"), self.domain)
+        assert target is not None
+        region, name, route = target
+        route = route.strip("/")
+        if route.startswith("v1/"):
+            route = route[3:]
+        elif route == "v1":
+            route = ""
+        method = exchange.method
+        if method == "POST" and route in _POST:
+            raw = await exchange.body(MAX_BODY)
+        elif method == "GET" and route in _GET:
+            raw = b""
+        else:
+            known = route in _POST or route in _GET
+            raise NotFound(
+                f"'{method} /{route}' is not a route of this endpoint"
+                + (" (wrong method)." if known else ".")
+                + " Routes: GET /info, POST /chat/completions, /completions, /embeddings, GET /v1/models.",
+                code="route_not_found",
+            )
+        runtime = self._runtime()
+        view = await runtime.directory.find(region, name)
+        runtime.directory.check_key(view, _key(exchange))
+        runtime.directory.check_state(view)
+        if method == "GET":
+            await _GET[route](exchange, view)
+            return
+        engine = await runtime.host.engine_for(spec_of(view))
+        await _POST[route](exchange, engine, raw)
+
+
+def _key(exchange: Exchange) -> str | None:
+    key = exchange.header(b"api-key")
+    if key:
+        return key.strip()
+    authorization = exchange.header(b"authorization")
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return None
