@@ -16,8 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from maas.server.app import create_server_app
 from maas.core.settings import Settings
+from maas.server.app import create_server_app
 from maas.server.bootstrap import prepare
 from support.api import Api
 
@@ -62,6 +62,7 @@ def settings(store_url: str, tmp_path: Path) -> Settings:
         secret=SecretStr(SECRET),
         admin_token=SecretStr(ADMIN_TOKEN),
         public_url="http://testserver",
+        default_models=False,
     )
 
 

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     page_size: int = Field(default=100, ge=1, le=1000)
+    # Put the shipped chat and embedding models in the catalog on first start.
+    default_models: bool = True
     # When set, Target URIs are https://{endpoint}.{region}.{inference_domain} (host-based routing).
     inference_domain: str | None = None
     # Seconds a gateway process trusts its cached view of an endpoint written by another process.

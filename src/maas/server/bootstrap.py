@@ -22,6 +22,7 @@ from maas.controlplane.services.context import Services
 from maas.controlplane.store.database import Database
 from maas.core.crypto import Vault
 from maas.core.settings import Settings
+from maas.server.defaults import install_default_models
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ def prepare(settings: Settings) -> Prepared:
         services = Services(db=database, vault=Vault(settings.secret.get_secret_value()), settings=settings)
         token = settings.admin_token.get_secret_value() if settings.admin_token else None
         generated = ensure_admin(services, token)
+        if settings.default_models:
+            install_default_models(services)
         if token is not None:  # the environment's token replaced any generated one
             (settings.data_dir / "admin-token").unlink(missing_ok=True)
         if generated is not None:

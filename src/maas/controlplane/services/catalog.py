@@ -32,6 +32,7 @@ from maas.core.ids import (
     model_version_resource_id,
     registry_id,
 )
+from maas.core.shipped import SHIPPED_PREFIX, resolve_path
 from maas.protocol.management.catalog import Artifact, ArtifactKind, ModelVersionBody, RegistryBody
 
 REGISTRIES = "Microsoft.MachineLearningServices/registries"
@@ -88,14 +89,18 @@ def check_artifact(artifact: Artifact, allow_private: bool) -> dict[str, Any]:
     """Validate where the weights are, and return the artifact as stored (no secrets)."""
     target = "properties.artifact"
     if artifact.kind is ArtifactKind.HUGGINGFACE:
-        path = Path(artifact.path or "")
+        path = Path(resolve_path(artifact.path or ""))
         if not artifact.path or not (path / "config.json").is_file():
             raise BadRequest(
                 f"'{artifact.path}' is not a Hugging Face model folder (no config.json).",
                 code="InvalidArtifact",
                 target=f"{target}.path",
             )
-        stored: dict[str, Any] = {"kind": str(artifact.kind), "path": str(path.resolve())}
+        shipped = (artifact.path or "").startswith(SHIPPED_PREFIX)
+        stored: dict[str, Any] = {
+            "kind": str(artifact.kind),
+            "path": artifact.path if shipped else str(path.resolve()),
+        }
     elif artifact.kind is ArtifactKind.GGUF:
         path = Path(artifact.path or "")
         if not artifact.path or not path.is_file() or _magic(path) != b"GGUF":

@@ -12,10 +12,10 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from maas.core.shipped import resolve_path
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.serving.engines.base import Json, ModelSpec, Unsupported
 from maas.serving.engines.generation import plan, refuse_unsupported
-from maas.serving.engines.shipped import resolve_path
 
 _DONE = object()
 

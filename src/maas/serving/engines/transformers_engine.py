@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from maas.core.errors import MaasError
+from maas.core.shipped import resolve_path
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest, SamplingFields
 from maas.serving.engines import shapes
 from maas.serving.engines.base import Json, ModelSpec, Unsupported
 from maas.serving.engines.generation import Plan, StopScanner, plan, refuse_unsupported
-from maas.serving.engines.shipped import resolve_path
 
 _DONE = object()
 Piece = tuple[str, int, str | None]  # text, tokens generated so far, finish reason at the end

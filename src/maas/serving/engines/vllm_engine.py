@@ -21,11 +21,11 @@ from dataclasses import replace
 import aiohttp
 
 from maas.core.errors import MaasError
+from maas.core.shipped import resolve_path
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.serving.engines.base import Json, ModelSpec
 from maas.serving.engines.openai_upstream import OpenAIUpstreamEngine
-from maas.serving.engines.shipped import resolve_path
 
 
 def _free_port() -> int:

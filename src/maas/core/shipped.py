@@ -12,7 +12,7 @@ SHIPPED_PREFIX = "shipped:"
 
 
 def shipped_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "shipped" / "models"
+    return Path(__file__).resolve().parents[1] / "shipped" / "models"
 
 
 def resolve_path(path: str) -> str:
