@@ -131,7 +131,7 @@ def fake_upstream() -> Iterator[FakeUpstream]:
     state = FakeUpstream()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
-    runner = web.AppRunner(_app(state))
+    runner = web.AppRunner(_app(state), handler_cancellation=True)
 
     def run() -> None:
         asyncio.set_event_loop(loop)

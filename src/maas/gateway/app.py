@@ -21,6 +21,7 @@ from maas.gateway.directory import Directory
 from maas.gateway.errors import render
 from maas.gateway.http import Exchange
 from maas.gateway.routes import inference
+from maas.gateway.sse import ClientGone
 from maas.serving.engines.base import Engine, ModelSpec
 from maas.serving.host import ModelHost
 
@@ -93,6 +94,8 @@ class Gateway:
         exchange = Exchange(scope, receive, send)
         try:
             await self._serve(exchange)
+        except ClientGone:
+            return  # the engine call was cancelled; there is no one to answer
         except MaasError as error:
             await render(exchange, error)
         except Exception:

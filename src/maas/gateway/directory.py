@@ -1,8 +1,9 @@
 """The gateway's cache of endpoints: Target URI → endpoint, key digests, state and model.
 
 Entries live `ttl` seconds (so processes that share a database converge), and the whole cache is
-dropped whenever this process commits a write, so a regenerated key or a deleted subscription
-takes effect here at once. Keys are compared by keyed digest in constant time.
+dropped whenever this process commits a change to an endpoint, its keys or its subscription, so a
+regenerated key or a deleted subscription takes effect here at once. Keys are compared by keyed
+digest in constant time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class Directory:
         self.services = services
         self.ttl = ttl
         self._cache: dict[tuple[str, str], tuple[float, EndpointView | None]] = {}
-        services.db.on_commit.append(self.forget)
+        services.endpoint_listeners.append(self.forget)
 
     def forget(self) -> None:
         self._cache.clear()

@@ -70,8 +70,13 @@ async def stream(exchange: Exchange, chunks: AsyncIterator[dict[str, Any]]) -> N
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
+class ClientGone(Exception):
+    """The client disconnected before the answer was ready; the gateway sends nothing."""
+
+
 async def until_disconnect(exchange: Exchange, work: Any) -> Any:
-    """Run a non-streaming engine call, cancelling it if the client goes away first."""
+    """Run a non-streaming engine call, cancelling it (and raising ClientGone) if the client goes
+    away first. Not CancelledError: that would reach the server as a failed request."""
     gone = asyncio.Event()
     watcher = asyncio.create_task(watch_disconnect(exchange, gone))
     task = asyncio.ensure_future(work)
@@ -81,7 +86,7 @@ async def until_disconnect(exchange: Exchange, work: Any) -> Any:
         if task in done:
             return task.result()
         task.cancel()
-        raise asyncio.CancelledError
+        raise ClientGone
     finally:
         watcher.cancel()
         waiter.cancel()

@@ -124,6 +124,7 @@ class Reconciler:
                 return 0
             apply(repo, current)
         self._not_before.pop(resource.key, None)
+        self._services.endpoints_changed()
         return 1
 
 

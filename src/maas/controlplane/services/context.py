@@ -28,6 +28,12 @@ class Services:
     settings: Settings
     # Called after a commit that left work for the reconciler, so it need not wait for its poll.
     wake_reconciler: Callable[[], None] = field(default=lambda: None)
+    # Called after a commit that changed what the gateway caches about endpoints (state, keys).
+    endpoint_listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def endpoints_changed(self) -> None:
+        for listener in self.endpoint_listeners:
+            listener()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The gateway resolves a Target URI (region + endpoint name) to the endpoint, its two key digests,
 its state, and the model version it serves (with the upstream API key decrypted, when there is
-one). The gateway caches these views; `Database.on_commit` tells it when to forget them.
+one). The gateway caches these views; `Services.endpoints_changed()` tells it when to forget them.
 """
 
 from __future__ import annotations

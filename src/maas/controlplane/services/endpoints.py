@@ -71,6 +71,16 @@ def put_endpoint(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: EndpointBody
 ) -> tuple[dict[str, Any], bool, str | None]:
     """Create or update. Returns (body, created, operation id when work was left to do)."""
+    result = _put_endpoint(services, caller, sub, rg, ws, name, body)
+    if result[2] is not None:  # committed: now the reconciler and the gateway can see it
+        services.wake_reconciler()
+        services.endpoints_changed()
+    return result
+
+
+def _put_endpoint(
+    services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: EndpointBody
+) -> tuple[dict[str, Any], bool, str | None]:
     validate_name(ResourceKind.SERVERLESS_ENDPOINT, name)
     rid = endpoint_id(sub, rg, ws, name)
     caller.require(f"{ACTION}/write", rid)
@@ -174,7 +184,6 @@ def put_endpoint(
         operation = new_operation_id()
         repo.add_operation(operation, rid, "create", "InProgress")
         repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, "Accepted")
-    services.wake_reconciler()
     return resource.to_arm(), True, operation
 
 
@@ -217,7 +226,6 @@ def _update(
     operation = new_operation_id()
     repo.add_operation(operation, resource.id, "update", "InProgress")
     repo.log_activity(caller.principal.id, f"{ACTION}/write", resource.id, "Accepted")
-    services.wake_reconciler()
     return resource.to_arm(), False, operation
 
 
@@ -258,6 +266,7 @@ def delete_endpoint(
         repo.add_operation(operation, rid, "delete", "InProgress")
         repo.log_activity(caller.principal.id, f"{ACTION}/delete", rid, "Accepted")
     services.wake_reconciler()
+    services.endpoints_changed()
     return operation, resource.location or ""
 
 
@@ -326,4 +335,5 @@ def regenerate_keys(
             secondary = fresh
         _write_keys(services, repo, rid, primary, secondary)
         repo.log_activity(caller.principal.id, f"{ACTION}/regenerateKeys/action", rid, "Succeeded")
+    services.endpoints_changed()  # the old key stops working in this process at once
     return {"primaryKey": primary, "secondaryKey": secondary}

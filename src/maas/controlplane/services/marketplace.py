@@ -220,4 +220,5 @@ def delete_subscription(services: Services, caller: Caller, sub: str, rg: str, w
                 repo.save(endpoint)
         repo.delete(rid)
         repo.log_activity(caller.principal.id, f"{ACTION}/delete", rid, "Succeeded")
+    services.endpoints_changed()  # its endpoints turned Unhealthy
     return True

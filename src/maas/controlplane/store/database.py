@@ -10,7 +10,7 @@ several API processes starting together migrate once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,8 +78,6 @@ class Database:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
         self.engine = create_engine(self.url, **kwargs)
-        # Called after every committed write transaction (the gateway forgets cached endpoints).
-        self.on_commit: list[Callable[[], None]] = []
         if self.is_sqlite:
             _configure_sqlite(self.engine)
 
@@ -100,8 +98,6 @@ class Database:
                     connection = connection.execution_options(sqlite_begin="IMMEDIATE")
                 with connection.begin():
                     yield connection
-            for callback in self.on_commit:
-                callback()
         except DataError as exc:
             raise _unstorable() from exc
         except IntegrityError as exc:

@@ -6,8 +6,10 @@ The hot path uses one `aiohttp.ClientSession` per model: FACTS.md measured an ai
 them (after `extra-parameters`), with `model` set to the upstream's model name, so tools and other
 fields the upstream honours keep working. Streams ask the upstream for usage
 (`stream_options.include_usage`) so that every stream can be metered. Upstream failures map to our
-envelope: its 4xx client errors keep their status and message; 5xx become 502, timeouts 504, and
-an unreachable upstream 503.
+envelope: its verdicts on the request (400, 404, 413, 422) keep their status and message; 429
+becomes 503, other failures (its 401/403 on our key, 5xx) 502, timeouts 504, and an unreachable
+upstream 503. The catalog's task says which routes the model serves: an embeddings model answers
+chat with 404 'modality not supported', and a chat model answers embeddings the same way.
 """
 
 from __future__ import annotations
@@ -23,14 +25,23 @@ from maas.core.errors import (
     GatewayTimeout,
     MaasError,
     NotFound,
+    PayloadTooLarge,
     Unavailable,
     Unprocessable,
 )
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
-from maas.serving.engines.base import Json, ModelSpec
+from maas.protocol.inference.info import ModelType
+from maas.serving.engines.base import Json, ModalityNotSupported, ModelSpec
 
-_CLIENT_ERRORS: dict[int, type[MaasError]] = {400: BadRequest, 404: NotFound, 422: Unprocessable}
+# The upstream's verdicts on the client's request keep their status; its 401/403 (our key for it)
+# and other failures are ours, and become 502.
+_CLIENT_ERRORS: dict[int, type[MaasError]] = {
+    400: BadRequest,
+    404: NotFound,
+    413: PayloadTooLarge,
+    422: Unprocessable,
+}
 
 
 class OpenAIUpstreamEngine:
@@ -56,11 +67,14 @@ class OpenAIUpstreamEngine:
             await self.session.close()
             self.session = None
 
-    def _body(self, body: Json, stream: bool) -> bytes:
+    def _body(self, body: Json, stream: bool | None) -> bytes:
+        """The body to relay; `stream` is None for routes that do not stream (embeddings), where a
+        strict upstream would reject a `stream` field."""
         out = dict(body)
         if self.upstream_model:
             out["model"] = self.upstream_model
-        out["stream"] = stream
+        if stream is not None:
+            out["stream"] = stream
         if stream:
             options = dict(out.get("stream_options") or {})
             options["include_usage"] = True
@@ -101,8 +115,8 @@ class OpenAIUpstreamEngine:
             raise error
         return response
 
-    async def _once(self, route: str, body: Json) -> Json:
-        response = await self._post(route, self._body(body, stream=False))
+    async def _once(self, route: str, body: Json, stream: bool | None = False) -> Json:
+        response = await self._post(route, self._body(body, stream))
         try:
             result: Json = orjson.loads(await response.read())
         except TimeoutError as exc:
@@ -140,17 +154,29 @@ class OpenAIUpstreamEngine:
         finally:
             response.close()  # closing (not releasing) tells the upstream to stop generating
 
+    def _serves(self, embeddings: bool, what: str) -> None:
+        """The catalog's task says what the upstream model is for; other routes are 404 modality."""
+        if (self.spec.model_type is ModelType.EMBEDDINGS) != embeddings:
+            raise ModalityNotSupported(
+                f"The model '{self.spec.name}' does not support {what}; its type is '{self.spec.model_type}'."
+            )
+
     async def chat(self, request: ChatCompletionsRequest, body: Json) -> Json:
+        self._serves(False, "chat completions")
         return await self._once("chat/completions", body)
 
     def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[Json]:
+        self._serves(False, "chat completions")
         return self._stream("chat/completions", body)
 
     async def completion(self, request: CompletionsRequest, body: Json) -> Json:
+        self._serves(False, "text completions")
         return await self._once("completions", body)
 
     def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[Json]:
+        self._serves(False, "text completions")
         return self._stream("completions", body)
 
     async def embed(self, request: EmbeddingsRequest, body: Json) -> Json:
-        return await self._once("embeddings", body)
+        self._serves(True, "embeddings")
+        return await self._once("embeddings", body, stream=None)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ class TransformersEngine(Unsupported):
         text = tokenizer.decode([t for t in new if t != eos], skip_special_tokens=True)
         emit((scanner.feed(text, final=True), len(new), finish))
 
-    async def _stream(self, ids: list[int], how: Plan) -> AsyncIterator[Piece]:
+    async def _stream(self, ids: list[int], how: Plan) -> AsyncGenerator[Piece, None]:
         loop = asyncio.get_running_loop()
         channel: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
@@ -165,10 +166,11 @@ class TransformersEngine(Unsupported):
 
     async def _collect(self, ids: list[int], how: Plan) -> tuple[str, int, str]:
         parts: list[str] = []
-        async for piece, count, reason in self._stream(ids, how):
-            parts.append(piece)
-            if reason is not None:
-                return "".join(parts), count, reason
+        async with aclosing(self._stream(ids, how)) as pieces:
+            async for piece, count, reason in pieces:
+                parts.append(piece)
+                if reason is not None:
+                    return "".join(parts), count, reason
         raise MaasError("Generation ended without a result.", code="GenerationFailed")
 
     # -- routes ---------------------------------------------------------------------------------
@@ -187,16 +189,16 @@ class TransformersEngine(Unsupported):
         how = self._plan(request, ids)
         cid, created = shapes.completion_id(), int(time.time())
         yield shapes.chat_chunk(cid, created, self.spec.name, {"role": "assistant", "content": ""})
-        async for piece, count, reason in self._stream(ids, how):
-            if reason is None:
+        # aclosing: when the client goes away this generator is closed, and closes the generation
+        # at once rather than whenever the garbage collector finalises it
+        async with aclosing(self._stream(ids, how)) as pieces:
+            async for piece, count, reason in pieces:
                 if piece:
                     yield shapes.chat_chunk(cid, created, self.spec.name, {"content": piece})
-                continue
-            if piece:
-                yield shapes.chat_chunk(cid, created, self.spec.name, {"content": piece})
-            last = shapes.chat_chunk(cid, created, self.spec.name, {}, reason)
-            last["usage"] = shapes.usage(len(ids), count)
-            yield last
+                if reason is not None:
+                    last = shapes.chat_chunk(cid, created, self.spec.name, {}, reason)
+                    last["usage"] = shapes.usage(len(ids), count)
+                    yield last
 
     async def completion(self, request: CompletionsRequest, body: Json) -> Json:
         ids = self._text_ids(request)
@@ -210,11 +212,12 @@ class TransformersEngine(Unsupported):
         ids = self._text_ids(request)
         how = self._plan(request, ids)
         cid, created = shapes.completion_id("cmpl"), int(time.time())
-        async for piece, count, reason in self._stream(ids, how):
-            if reason is None:
-                if piece:
-                    yield shapes.text_chunk(cid, created, self.spec.name, piece)
-                continue
-            last = shapes.text_chunk(cid, created, self.spec.name, piece, reason)
-            last["usage"] = shapes.usage(len(ids), count)
-            yield last
+        async with aclosing(self._stream(ids, how)) as pieces:
+            async for piece, count, reason in pieces:
+                if reason is None:
+                    if piece:
+                        yield shapes.text_chunk(cid, created, self.spec.name, piece)
+                    continue
+                last = shapes.text_chunk(cid, created, self.spec.name, piece, reason)
+                last["usage"] = shapes.usage(len(ids), count)
+                yield last
