@@ -1,0 +1,795 @@
+"""Gateway benchmark: what MaaS's data plane adds on top of an OpenAI-compatible upstream.
+
+Starts a fast fake OpenAI upstream (`bench/fake_upstream.py`, its own process) and its own
+`maas serve` on 127.0.0.1 (a free port, SQLite in a temporary directory, a random admin token),
+builds a world over HTTP (account, resource group, workspace in eastus2, a catalog model whose
+artifact is `{"kind": "openai-upstream", "url": <the fake>}` with a FirstParty offer, one
+serverless endpoint) and reads the endpoint's Target URI and key. Then, for each concurrency in
+--concurrency (1, 8, 64), for --duration seconds (10) after a short warm-up, it loads:
+
+1. the upstream directly (`POST /v1/chat/completions`, no relay);
+2. the same route through MaaS (`{Target URI}/chat/completions` with the `api-key` header);
+3. with --with-litellm, a LiteLLM proxy routed to the same upstream (its own virtual environment
+   under ~/.cache/maas-bench, an exact pinned version, one worker, no database, master key).
+
+It reports requests/s, p50 and p99 latency, the p50 added over the direct run, the CPU time the
+server under test spent per request (psutil, user + system of the process and its children,
+read before and after each run: for the direct rows that is the fake upstream's own cost), and
+the mean `x-maas-overhead-ms` (or LiteLLM's `x-litellm-overhead-duration-ms`) of requests
+sampled while the load runs. The load generator is `wrk` (Debian package `wrk`) when installed,
+else a built-in asyncio/aiohttp one (slower: it is Python, and it says so). Everything runs on
+loopback and everything it started is stopped at the end, on errors and Ctrl-C too.
+
+    python bench/gateway.py --quick
+    python bench/gateway.py --with-litellm
+    python bench/gateway.py --concurrency 1,64 --duration 20 --loadgen python
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+import psutil
+from controlplane import (
+    LOCATION,
+    Api,
+    BenchError,
+    Server,
+    World,
+    free_port,
+    percentile,
+    progress,
+    wait_succeeded,
+)
+
+HOST = "127.0.0.1"
+BENCH_DIR = Path(__file__).resolve().parent
+REGISTRY = "gwbench"
+UPSTREAM_MODEL = "fake-model"
+LITELLM_DEFAULT = "1.108.7"
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "maas-bench"
+BODY = orjson.dumps(
+    {
+        "model": UPSTREAM_MODEL,
+        "messages": [{"role": "user", "content": "Say hello in five words."}],
+        "max_tokens": 16,
+    }
+)
+
+
+# -- processes -----------------------------------------------------------------------------------
+def wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise BenchError(f"{what} exited with {proc.returncode}:\n{tail(log)}")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return
+        if time.monotonic() > deadline:
+            raise BenchError(f"{what} did not listen on port {port} within {timeout:.0f}s:\n{tail(log)}")
+        time.sleep(0.05)
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
+    """SIGTERM the process and its descendants, SIGKILL what is left after `grace` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    for member in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.send_signal(signal.SIGTERM)
+    _, alive = psutil.wait_procs(family, timeout=grace)
+    for member in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=grace)
+
+
+def settled_cpu_seconds(pid: int, quiet: float = 0.002, limit: float = 5.0) -> float:
+    """CPU seconds once the process has gone quiet (under `quiet` s of CPU per 0.2 s), or after
+    `limit` seconds: work on requests still in flight is then counted whole."""
+    deadline = time.monotonic() + limit
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = cpu_seconds(pid)
+        if now - last < quiet:
+            return now
+        last = now
+    return last
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, its waited-for children and its live descendants."""
+    root = psutil.Process(pid)
+    times = root.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in root.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    return total
+
+
+class Upstream:
+    """bench/fake_upstream.py in its own process."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}/v1"
+        self.log = workdir / "upstream.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = [sys.executable, str(BENCH_DIR / "fake_upstream.py"), "--host", HOST, "--port", str(self.port)]
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        wait_port(self.port, self.proc, "the fake upstream", 30, self.log)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+# -- LiteLLM -------------------------------------------------------------------------------------
+def litellm_forbidden(version: str) -> bool:
+    """1.82.7 and 1.82.8 were trojaned on PyPI; 1.107.x was withdrawn."""
+    return version in ("1.82.7", "1.82.8") or version.startswith("1.107.")
+
+
+def _pip_versions(python: Path) -> list[str]:
+    out = subprocess.run(
+        [str(python), "-m", "pip", "index", "versions", "litellm"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
+    match = re.search(r"Available versions:\s*(.+)", out)
+    return [v.strip() for v in match.group(1).split(",")] if match else []
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
+
+
+def litellm_venv(requested: str, cache_dir: Path) -> tuple[Path, str]:
+    """A virtual environment with exactly one pinned litellm[proxy]; (its bin dir, the version)."""
+    if litellm_forbidden(requested):
+        raise BenchError(f"litellm {requested} is on the never-install list (1.82.7, 1.82.8, 1.107.x)")
+    venv = cache_dir / f"litellm-{requested}"
+    marker = venv / ".maas-bench-installed"
+    if marker.is_file():
+        return venv / "bin", marker.read_text().strip()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(venv, ignore_errors=True)
+    progress(f"LiteLLM: creating {venv}")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    available = _pip_versions(python)
+    version = requested
+    if available and requested not in available:
+        same_minor = [
+            v
+            for v in available
+            if v.startswith(requested.rsplit(".", 1)[0] + ".") and not litellm_forbidden(v) and "rc" not in v
+        ]
+        if not same_minor:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise BenchError(
+                f"litellm {requested} is not on the package index and no other {requested[:-2]}x is"
+            )
+        version = max(same_minor, key=_version_key)
+        progress(f"LiteLLM: {requested} is not on the index; using {version} instead")
+    progress(f"LiteLLM: pip install 'litellm[proxy]=={version}' (a minute or two)")
+    log = cache_dir / f"litellm-{requested}-pip.log"
+    with log.open("wb") as out:
+        result = subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                f"litellm[proxy]=={version}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=900,
+            check=False,
+        )
+    if result.returncode != 0:
+        shutil.rmtree(venv, ignore_errors=True)
+        raise BenchError(f"pip install litellm[proxy]=={version} failed:\n{tail(log)}")
+    installed = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if litellm_forbidden(installed):
+        shutil.rmtree(venv, ignore_errors=True)
+        raise BenchError(f"pip installed litellm {installed}, which is on the never-install list")
+    marker.write_text(installed)
+    return venv / "bin", installed
+
+
+class LiteLLM:
+    """`litellm --config cfg.yaml` (one worker, no database) routed to the fake upstream."""
+
+    def __init__(self, bin_dir: Path, workdir: Path, upstream_url: str) -> None:
+        self.bin_dir = bin_dir
+        self.port = free_port()
+        self.base_url = f"http://{HOST}:{self.port}"
+        self.key = "sk-bench-" + secrets.token_hex(16)
+        self.config = workdir / "litellm.yaml"
+        self.log = workdir / "litellm.log"
+        self.upstream_url = upstream_url
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 180.0) -> float:
+        self.config.write_text(
+            "model_list:\n"
+            f"  - model_name: {UPSTREAM_MODEL}\n"
+            "    litellm_params:\n"
+            f"      model: openai/{UPSTREAM_MODEL}\n"
+            f"      api_base: {self.upstream_url}\n"
+            "      api_key: sk-upstream-unused\n"
+            "general_settings:\n"
+            f"  master_key: {self.key}\n"
+        )
+        env = {
+            **os.environ,
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch of the price list from the internet
+            "LITELLM_LOG": "ERROR",
+            "LITELLM_TELEMETRY": "False",
+            "DISABLE_SCHEMA_UPDATE": "True",
+        }
+        for name in ("DATABASE_URL", "LITELLM_MASTER_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+            env.pop(name, None)
+        cmd = [str(self.bin_dir / "litellm"), "--config", str(self.config), "--host", HOST]
+        cmd += ["--port", str(self.port), "--num_workers", "1"]
+        started = time.perf_counter()
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base_url, timeout=5.0) as client:
+            while True:
+                if self.proc.poll() is not None:
+                    raise BenchError(f"litellm exited with {self.proc.returncode}:\n{tail(self.log)}")
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get("/health/liveliness").status_code == 200:
+                        return time.perf_counter() - started
+                if time.monotonic() > deadline:
+                    raise BenchError(f"litellm did not answer in {timeout:.0f}s:\n{tail(self.log)}")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+
+
+# -- the MaaS world ------------------------------------------------------------------------------
+def setup_maas(api: Api, upstream_url: str) -> tuple[str, str]:
+    """Account, resource group, workspace, model + FirstParty offer, endpoint; (Target URI, key)."""
+    world = World(sub=str(uuid.uuid4()), tag=f"g{secrets.token_hex(3)}")
+    billing = {"billingProfile": {"paymentMethod": "CreditCard", "offerType": "PayAsYouGo"}}
+    api.put(world.sub_path, {"properties": billing})
+    api.put(world.rg_path, {"location": LOCATION})
+    api.put(world.ws_path("gateway"), {"location": LOCATION})
+    artifact = {"kind": "openai-upstream", "url": upstream_url, "upstreamModel": UPSTREAM_MODEL}
+    model = {"properties": {"artifact": artifact, "task": "chat-completion", "description": "gateway bench"}}
+    api.put(f"/registries/{REGISTRY}/models/relay/versions/1", model)
+    model_id = f"azureml://registries/{REGISTRY}/models/relay"
+    meters = [
+        {"meterId": "paygo-inference-input-tokens", "pricePer1K": 0.0001, "currency": "USD"},
+        {"meterId": "paygo-inference-output-tokens", "pricePer1K": 0.0002, "currency": "USD"},
+    ]
+    offer = {
+        "properties": {"modelId": model_id, "publisherId": "bench", "kind": "FirstParty", "meters": meters}
+    }
+    api.put(f"/providers/Microsoft.MaaS/offers/{REGISTRY}-relay", offer)
+    path = f"{world.endpoints_path('gateway')}/{world.endpoint_name('relay', 0)}"
+    body = {"properties": {"modelSettings": {"modelId": model_id}}, "sku": {"name": "Consumption"}}
+    response = api.put(path, body, expect=(201,))
+    wait_succeeded(api, response.headers["Azure-AsyncOperation"], 0.02)
+    uri = str(api.get(path).json()["properties"]["inferenceEndpoint"]["uri"])
+    key = str(api.request("POST", f"{path}/listKeys", expect=(200,)).json()["primaryKey"])
+    if not uri.startswith(api.base_url + "/"):
+        raise BenchError(f"the Target URI {uri} does not point at the benchmark's server {api.base_url}")
+    return uri.rstrip("/"), key
+
+
+# -- load generation -----------------------------------------------------------------------------
+@dataclass
+class Target:
+    name: str
+    url: str
+    headers: dict[str, str]
+    pid: int | None  # the process whose CPU is charged to this target
+    overhead_header: str | None = None
+
+
+@dataclass
+class Load:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    abandoned: int = 0  # requests still in flight when the generator stopped (wrk: one per connection)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [[{body}]]
+{headers}
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("MAAS-BENCH %d %d %d %d %d\\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.timeout + e.status, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def run_wrk(target: Target, concurrency: int, seconds: float, threads: int, workdir: Path) -> Load:
+    headers = {"Content-Type": "application/json", **target.headers}
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
+    script = workdir / "post.lua"
+    script.write_text(WRK_SCRIPT.format(body=BODY.decode(), headers=lines))
+    cmd = [
+        "wrk",
+        f"-t{max(1, min(threads, concurrency))}",
+        f"-c{concurrency}",
+        f"-d{max(1, round(seconds))}s",
+    ]
+    cmd += ["--timeout", "10s", "--latency", "-s", str(script), target.url]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    match = re.search(r"MAAS-BENCH (\d+) (\d+) (\d+) (\d+) (\d+)", result.stdout)
+    if result.returncode != 0 or match is None:
+        raise BenchError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    requests, duration_us, errors, p50_us, p99_us = (int(g) for g in match.groups())
+    return Load(requests, duration_us / 1e6, p50_us / 1000, p99_us / 1000, errors, concurrency)
+
+
+async def _python_load(target: Target, concurrency: int, seconds: float) -> Load:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    headers = {"Content-Type": "application/json", **target.headers}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while (started := time.perf_counter()) < deadline:
+                try:
+                    async with session.post(target.url, data=BODY, headers=headers) as response:
+                        await response.read()
+                        ok = response.status < 300
+                except (aiohttp.ClientError, TimeoutError):
+                    ok = False
+                if ok:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors += 1
+
+        begin = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - begin
+    ms = [x * 1000 for x in latencies]
+    return Load(len(ms) + errors, elapsed, percentile(ms, 50), percentile(ms, 99), errors)
+
+
+def run_python(target: Target, concurrency: int, seconds: float) -> Load:
+    return asyncio.run(_python_load(target, concurrency, seconds))
+
+
+class OverheadSampler:
+    """While a run goes on, sends `count` extra requests spread over it and reads a header."""
+
+    def __init__(self, target: Target, count: int, seconds: float) -> None:
+        self.target = target
+        self.count = count if target.overhead_header else 0
+        self.interval = seconds / (count + 1) if count else 0.0
+        self.values: list[float] = []
+        self.sent = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> OverheadSampler:
+        if self.count:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        headers = {"Content-Type": "application/json", **self.target.headers}
+        with httpx.Client(timeout=30.0) as client:
+            for _ in range(self.count):
+                if self._stop.wait(self.interval):
+                    return
+                self.sent += 1
+                try:
+                    response = client.post(self.target.url, content=BODY, headers=headers)
+                except httpx.HTTPError as exc:
+                    self.failures.append(repr(exc))
+                    continue
+                value = response.headers.get(self.target.overhead_header or "")
+                if response.status_code != 200:
+                    self.failures.append(f"{response.status_code} {response.text[:200]}")
+                elif value is not None:
+                    with contextlib.suppress(ValueError):
+                        self.values.append(float(value))
+
+
+@dataclass
+class Result:
+    target: str
+    concurrency: int
+    load: Load
+    cpu_ms: float | None
+    overhead_ms: float | None
+    samples: int
+
+
+def measure(
+    target: Target, concurrency: int, args: argparse.Namespace, workdir: Path, loadgen: str
+) -> Result:
+    if args.warmup > 0:
+        load_once(target, concurrency, args.warmup, args, workdir, loadgen)
+    cpu_before = settled_cpu_seconds(target.pid) if target.pid else None
+    with OverheadSampler(target, args.overhead_samples, args.duration) as sampler:
+        load = load_once(target, concurrency, args.duration, args, workdir, loadgen)
+    cpu_after = settled_cpu_seconds(target.pid) if target.pid else None
+    if sampler.failures:
+        raise BenchError(f"{target.name}: sampled requests failed: {sampler.failures[:3]}")
+    # The CPU window also covers the requests wrk left in flight when it stopped: count them.
+    handled = load.requests + load.abandoned + sampler.sent
+    cpu_ms = None
+    if cpu_before is not None and cpu_after is not None and handled:
+        cpu_ms = (cpu_after - cpu_before) * 1000 / handled
+    overhead = sum(sampler.values) / len(sampler.values) if sampler.values else None
+    return Result(target.name, concurrency, load, cpu_ms, overhead, len(sampler.values))
+
+
+def load_once(
+    target: Target, concurrency: int, seconds: float, args: argparse.Namespace, workdir: Path, loadgen: str
+) -> Load:
+    if loadgen == "wrk":
+        return run_wrk(target, concurrency, seconds, args.wrk_threads, workdir)
+    return run_python(target, concurrency, seconds)
+
+
+def check_target(target: Target) -> dict[str, str]:
+    """One request must answer 200 with a chat.completion; returns its headers."""
+    headers = {"Content-Type": "application/json", **target.headers}
+    response = httpx.post(target.url, content=BODY, headers=headers, timeout=60.0)
+    if response.status_code != 200 or response.json().get("object") != "chat.completion":
+        raise BenchError(f"{target.name}: POST {target.url} answered {response.status_code}: {response.text}")
+    return dict(response.headers)
+
+
+# -- the report ----------------------------------------------------------------------------------
+def render(results: list[Result]) -> str:
+    direct = {r.concurrency: r.load.p50_ms for r in results if r.target == "direct"}
+
+    def num(value: float | None, digits: int = 3) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    header = (
+        "target",
+        "conc",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "added p50 ms",
+        "CPU ms/req",
+        "overhead hdr ms",
+        "errors",
+    )
+    rows = [header]
+    for r in results:
+        base = direct.get(r.concurrency)
+        added = None if r.target == "direct" or base is None else r.load.p50_ms - base
+        rows.append(
+            (
+                r.target,
+                str(r.concurrency),
+                str(r.load.requests),
+                f"{r.load.rps:,.0f}",
+                num(r.load.p50_ms),
+                num(r.load.p99_ms),
+                ("+" if added is not None and added >= 0 else "") + num(added),
+                num(r.cpu_ms),
+                f"{num(r.overhead_ms)} (n={r.samples})" if r.overhead_ms is not None else "-",
+                str(r.load.errors),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row))
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def summary(results: list[Result]) -> list[str]:
+    by = {(r.target, r.concurrency): r for r in results}
+    notes = []
+    concurrencies = sorted({r.concurrency for r in results})
+    if any(r.target == "litellm" for r in results):
+        for c in concurrencies:
+            maas, lite = by.get(("maas", c)), by.get(("litellm", c))
+            if maas and lite and lite.load.rps:
+                cpu = (
+                    f", CPU/req LiteLLM/MaaS = {lite.cpu_ms / maas.cpu_ms:.1f}x"
+                    if maas.cpu_ms and lite.cpu_ms
+                    else ""
+                )
+                notes.append(
+                    f"concurrency {c}: req/s MaaS/LiteLLM = {maas.load.rps / lite.load.rps:.1f}x{cpu}"
+                )
+    maas_cpu = [r.cpu_ms for r in results if r.target == "maas" and r.cpu_ms is not None]
+    if maas_cpu:
+        worst = max(maas_cpu)
+        notes.append(
+            f"goal gateway CPU <= 0.5 ms/req: worst MaaS row {worst:.3f} ms -> {verdict(worst <= 0.5)}"
+        )
+    maas1, direct1 = by.get(("maas", 1)), by.get(("direct", 1))
+    if maas1 and direct1:
+        added = maas1.load.p50_ms - direct1.load.p50_ms
+        notes.append(f"goal added p50 <= 0.6 ms at concurrency 1: +{added:.3f} ms -> {verdict(added <= 0.6)}")
+    maas64, lite64 = by.get(("maas", 64)), by.get(("litellm", 64))
+    if maas64 and lite64 and lite64.load.rps:
+        ratio = maas64.load.rps / lite64.load.rps
+        notes.append(f"goal >= 25x LiteLLM req/s at concurrency 64: {ratio:.1f}x -> {verdict(ratio >= 25)}")
+    return notes
+
+
+# -- main ----------------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark the MaaS gateway against a fake OpenAI upstream: direct, through MaaS, "
+        "and (--with-litellm) through a LiteLLM proxy. Starts everything itself on 127.0.0.1.",
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per row (10)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each row (1)")
+    parser.add_argument("--concurrency", default="1,8,64", help="comma-separated connection counts (1,8,64)")
+    parser.add_argument(
+        "--loadgen",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk when installed (auto), or the built-in asyncio/aiohttp one",
+    )
+    parser.add_argument(
+        "--wrk-threads", type=int, default=min(2, os.cpu_count() or 1), help="wrk threads (min(2, CPUs))"
+    )
+    parser.add_argument(
+        "--overhead-samples",
+        type=int,
+        default=20,
+        help="requests per row sampled for the overhead header (20)",
+    )
+    parser.add_argument("--with-litellm", action="store_true", help="also measure a LiteLLM proxy")
+    parser.add_argument(
+        "--litellm-version",
+        default=LITELLM_DEFAULT,
+        help=f"exact litellm version for --with-litellm ({LITELLM_DEFAULT}; never 1.82.7, 1.82.8, 1.107.x)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=CACHE_DIR,
+        help=f"where LiteLLM's virtual environment lives ({CACHE_DIR})",
+    )
+    parser.add_argument("--skip-direct", action="store_true", help="skip the direct-to-upstream rows")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 2 s per row, 0.5 s warm-up, 5 samples"
+    )
+    args = parser.parse_args(argv)
+    try:
+        args.concurrencies = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    except ValueError:
+        parser.error("--concurrency takes comma-separated integers, e.g. 1,8,64")
+    if not args.concurrencies or min(args.concurrencies) < 1:
+        parser.error("--concurrency needs positive integers")
+    if args.quick:
+        args.duration = min(args.duration, 2.0)
+        args.warmup = min(args.warmup, 0.5)
+        args.overhead_samples = min(args.overhead_samples, 5)
+    if args.duration <= 0 or args.warmup < 0 or args.overhead_samples < 0 or args.wrk_threads < 1:
+        parser.error(
+            "--duration must be positive; --warmup, --overhead-samples and --wrk-threads not negative"
+        )
+    if litellm_forbidden(args.litellm_version):
+        parser.error(f"litellm {args.litellm_version} must never be installed (1.82.7, 1.82.8, 1.107.x)")
+    return args
+
+
+def choose_loadgen(requested: str) -> str:
+    if requested == "auto":
+        return "wrk" if shutil.which("wrk") else "python"
+    if requested == "wrk" and not shutil.which("wrk"):
+        raise BenchError("--loadgen wrk: wrk is not installed (Debian: apt-get install -y wrk)")
+    return requested
+
+
+def interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, interrupt)  # a kill cleans up like Ctrl-C
+    workdir = Path(tempfile.mkdtemp(prefix="maas-gwbench-"))
+    token = secrets.token_urlsafe(32)
+    upstream = Upstream(workdir)
+    server = Server(workdir, None, token)
+    litellm: LiteLLM | None = None
+    results: list[Result] = []
+    notes: list[str] = []
+    status = 0
+    try:
+        loadgen = choose_loadgen(args.loadgen)
+        if loadgen == "wrk":
+            version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+            first = (version.stdout or version.stderr).splitlines()[:1]
+            notes.append(f"load generator: {first[0] if first else 'wrk'}, {args.wrk_threads} thread(s)")
+        else:
+            notes.append("load generator: built-in asyncio/aiohttp (wrk not used; it is slower than wrk)")
+        progress(notes[-1])
+
+        bin_dir = None
+        if args.with_litellm:
+            bin_dir, litellm_version = litellm_venv(args.litellm_version, args.cache_dir)
+            progress(f"LiteLLM {litellm_version} in {bin_dir.parent}")
+
+        upstream.start()
+        progress(f"fake upstream on {upstream.url} (pid {upstream.proc.pid if upstream.proc else '?'})")
+        progress(f"starting maas serve on {server.base_url} (data dir {workdir})")
+        server.start()
+        api = Api(server.base_url, token)
+        try:
+            uri, key = setup_maas(api, upstream.url)
+        finally:
+            api.close()
+        progress(f"endpoint ready: {uri}")
+
+        targets = []
+        if not args.skip_direct:
+            targets.append(
+                Target(
+                    "direct",
+                    f"{upstream.url}/chat/completions",
+                    {},
+                    upstream.proc.pid if upstream.proc else None,
+                )
+            )
+        assert server.proc is not None
+        targets.append(
+            Target("maas", f"{uri}/chat/completions", {"api-key": key}, server.proc.pid, "x-maas-overhead-ms")
+        )
+        if bin_dir is not None:
+            litellm = LiteLLM(bin_dir, workdir, upstream.url)
+            progress("starting LiteLLM proxy (about 10 s)")
+            took = litellm.start()
+            assert litellm.proc is not None
+            targets.append(
+                Target(
+                    "litellm",
+                    f"{litellm.base_url}/v1/chat/completions",
+                    {"Authorization": f"Bearer {litellm.key}"},
+                    litellm.proc.pid,
+                    "x-litellm-overhead-duration-ms",
+                )
+            )
+            notes.append(
+                f"LiteLLM proxy {litellm_version}: 1 worker, no database, master key; ready after {took:.1f}s"
+            )
+
+        for target in targets:
+            headers = check_target(target)
+            if target.name == "maas" and "x-maas-overhead-ms" not in headers:
+                raise BenchError("the MaaS response carries no x-maas-overhead-ms header")
+
+        for concurrency in args.concurrencies:
+            for target in targets:
+                progress(f"{target.name}: concurrency {concurrency}, {args.duration:g}s")
+                result = measure(target, concurrency, args, workdir, loadgen)
+                results.append(result)
+                progress(
+                    f"  {result.load.rps:,.0f} req/s, p50 {result.load.p50_ms:.3f} ms, "
+                    f"p99 {result.load.p99_ms:.3f} ms, errors {result.load.errors}"
+                )
+    except BenchError as exc:
+        print(f"\nFAILED: {exc}", file=sys.stderr)
+        print(f"\n--- maas server log (tail) ---\n{server.log_tail()}", file=sys.stderr)
+        status = 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        status = 130
+    finally:
+        if litellm is not None:
+            litellm.stop()
+        server.stop()
+        upstream.stop()
+        if args.keep:
+            print(f"temporary directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if status:
+        return status
+
+    print()
+    print(render(results))
+    print()
+    for note in summary(results) + notes:
+        print(f"- {note}")
+    print(
+        "- columns: added p50 = p50 minus the direct p50 at the same concurrency; CPU ms/req = CPU "
+        "time of the server under test (direct: the fake upstream itself; maas: the `maas serve` "
+        "process; litellm: the proxy and its workers), read when it is idle again after the run, divided "
+        "by the requests answered plus those left in flight at the end; overhead hdr = mean "
+        "x-maas-overhead-ms (litellm: x-litellm-overhead-duration-ms) of requests sampled during the run"
+    )
+    print(
+        f"- every row: POST /chat/completions, {len(BODY)}-byte body, {args.duration:g}s after "
+        f"{args.warmup:g}s warm-up, keep-alive connections, loopback; load generator, upstream and "
+        "server share the machine"
+    )
+    print(
+        f"- machine: {os.cpu_count()} CPUs, Python {platform.python_version()} ({platform.machine()}), "
+        f"{platform.system()} {platform.release()}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
