@@ -10,6 +10,7 @@ job. A client that goes away sets the cancel flag, which a stopping criterion ch
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -56,11 +57,16 @@ class TransformersEngine(Unsupported):
         self.context_length = self.spec.context_length or int(
             getattr(config, "max_position_embeddings", 2048)
         )
-        generation = getattr(self.model, "generation_config", None)
+        # Like vLLM, sampling defaults come from what the model's generation_config.json says
+        # explicitly; a model that asks for greedy decoding gets temperature 0 unless the request
+        # sets one.
+        path = Path(self.path) / "generation_config.json"
+        explicit = json.loads(path.read_text()) if path.is_file() else {}
         for name in ("temperature", "top_p"):
-            value = getattr(generation, name, None)
-            if isinstance(value, int | float):
-                self.defaults[name] = float(value)
+            if isinstance(explicit.get(name), int | float):
+                self.defaults[name] = float(explicit[name])
+        if explicit.get("do_sample") is False:
+            self.defaults["temperature"] = 0.0
 
     async def close(self) -> None:
         self.model = None
