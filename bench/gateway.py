@@ -36,7 +36,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,6 @@ from pathlib import Path
 
 import httpx
 import orjson
-import psutil
 from controlplane import (
     LOCATION,
     Api,
@@ -60,12 +58,11 @@ from controlplane import (
     progress,
     wait_succeeded,
 )
+from litellm_proxy import LITELLM_DEFAULT, UPSTREAM_MODEL, LiteLLM, litellm_forbidden, litellm_venv
+from processes import HOST, settled_cpu_seconds, stop_process, wait_port
 
-HOST = "127.0.0.1"
 BENCH_DIR = Path(__file__).resolve().parent
 REGISTRY = "gwbench"
-UPSTREAM_MODEL = "fake-model"
-LITELLM_DEFAULT = "1.108.7"
 CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "maas-bench"
 BODY = orjson.dumps(
     {
@@ -74,71 +71,6 @@ BODY = orjson.dumps(
         "max_tokens": 16,
     }
 )
-
-
-# -- processes -----------------------------------------------------------------------------------
-def wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise BenchError(f"{what} exited with {proc.returncode}:\n{tail(log)}")
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
-            return
-        if time.monotonic() > deadline:
-            raise BenchError(f"{what} did not listen on port {port} within {timeout:.0f}s:\n{tail(log)}")
-        time.sleep(0.05)
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def stop_process(proc: subprocess.Popen[bytes] | None, grace: float = 10.0) -> None:
-    """SIGTERM the process and its descendants, SIGKILL what is left after `grace` seconds."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        family = []
-    for member in family:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            member.send_signal(signal.SIGTERM)
-    _, alive = psutil.wait_procs(family, timeout=grace)
-    for member in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            member.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=grace)
-
-
-def settled_cpu_seconds(pid: int, quiet: float = 0.002, limit: float = 5.0) -> float:
-    """CPU seconds once the process has gone quiet (under `quiet` s of CPU per 0.2 s), or after
-    `limit` seconds: work on requests still in flight is then counted whole."""
-    deadline = time.monotonic() + limit
-    last = cpu_seconds(pid)
-    while time.monotonic() < deadline:
-        time.sleep(0.2)
-        now = cpu_seconds(pid)
-        if now - last < quiet:
-            return now
-        last = now
-    return last
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, its waited-for children and its live descendants."""
-    root = psutil.Process(pid)
-    times = root.cpu_times()
-    total = times.user + times.system + times.children_user + times.children_system
-    for child in root.children(recursive=True):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child_times = child.cpu_times()
-            total += child_times.user + child_times.system
-    return total
 
 
 class Upstream:
@@ -155,143 +87,6 @@ class Upstream:
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         wait_port(self.port, self.proc, "the fake upstream", 30, self.log)
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-
-
-# -- LiteLLM -------------------------------------------------------------------------------------
-def litellm_forbidden(version: str) -> bool:
-    """1.82.7 and 1.82.8 were trojaned on PyPI; 1.107.x was withdrawn."""
-    return version in ("1.82.7", "1.82.8") or version.startswith("1.107.")
-
-
-def _pip_versions(python: Path) -> list[str]:
-    out = subprocess.run(
-        [str(python), "-m", "pip", "index", "versions", "litellm"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    ).stdout
-    match = re.search(r"Available versions:\s*(.+)", out)
-    return [v.strip() for v in match.group(1).split(",")] if match else []
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) if part.isdigit() else -1 for part in version.split("."))
-
-
-def litellm_venv(requested: str, cache_dir: Path) -> tuple[Path, str]:
-    """A virtual environment with exactly one pinned litellm[proxy]; (its bin dir, the version)."""
-    if litellm_forbidden(requested):
-        raise BenchError(f"litellm {requested} is on the never-install list (1.82.7, 1.82.8, 1.107.x)")
-    venv = cache_dir / f"litellm-{requested}"
-    marker = venv / ".maas-bench-installed"
-    if marker.is_file():
-        return venv / "bin", marker.read_text().strip()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(venv, ignore_errors=True)
-    progress(f"LiteLLM: creating {venv}")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    available = _pip_versions(python)
-    version = requested
-    if available and requested not in available:
-        same_minor = [
-            v
-            for v in available
-            if v.startswith(requested.rsplit(".", 1)[0] + ".") and not litellm_forbidden(v) and "rc" not in v
-        ]
-        if not same_minor:
-            shutil.rmtree(venv, ignore_errors=True)
-            raise BenchError(
-                f"litellm {requested} is not on the package index and no other {requested[:-2]}x is"
-            )
-        version = max(same_minor, key=_version_key)
-        progress(f"LiteLLM: {requested} is not on the index; using {version} instead")
-    progress(f"LiteLLM: pip install 'litellm[proxy]=={version}' (a minute or two)")
-    log = cache_dir / f"litellm-{requested}-pip.log"
-    with log.open("wb") as out:
-        result = subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                f"litellm[proxy]=={version}",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=900,
-            check=False,
-        )
-    if result.returncode != 0:
-        shutil.rmtree(venv, ignore_errors=True)
-        raise BenchError(f"pip install litellm[proxy]=={version} failed:\n{tail(log)}")
-    installed = subprocess.run(
-        [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if litellm_forbidden(installed):
-        shutil.rmtree(venv, ignore_errors=True)
-        raise BenchError(f"pip installed litellm {installed}, which is on the never-install list")
-    marker.write_text(installed)
-    return venv / "bin", installed
-
-
-class LiteLLM:
-    """`litellm --config cfg.yaml` (one worker, no database) routed to the fake upstream."""
-
-    def __init__(self, bin_dir: Path, workdir: Path, upstream_url: str) -> None:
-        self.bin_dir = bin_dir
-        self.port = free_port()
-        self.base_url = f"http://{HOST}:{self.port}"
-        self.key = "sk-bench-" + secrets.token_hex(16)
-        self.config = workdir / "litellm.yaml"
-        self.log = workdir / "litellm.log"
-        self.upstream_url = upstream_url
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 180.0) -> float:
-        self.config.write_text(
-            "model_list:\n"
-            f"  - model_name: {UPSTREAM_MODEL}\n"
-            "    litellm_params:\n"
-            f"      model: openai/{UPSTREAM_MODEL}\n"
-            f"      api_base: {self.upstream_url}\n"
-            "      api_key: sk-upstream-unused\n"
-            "general_settings:\n"
-            f"  master_key: {self.key}\n"
-        )
-        env = {
-            **os.environ,
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch of the price list from the internet
-            "LITELLM_LOG": "ERROR",
-            "LITELLM_TELEMETRY": "False",
-            "DISABLE_SCHEMA_UPDATE": "True",
-        }
-        for name in ("DATABASE_URL", "LITELLM_MASTER_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
-            env.pop(name, None)
-        cmd = [str(self.bin_dir / "litellm"), "--config", str(self.config), "--host", HOST]
-        cmd += ["--port", str(self.port), "--num_workers", "1"]
-        started = time.perf_counter()
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.base_url, timeout=5.0) as client:
-            while True:
-                if self.proc.poll() is not None:
-                    raise BenchError(f"litellm exited with {self.proc.returncode}:\n{tail(self.log)}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get("/health/liveliness").status_code == 200:
-                        return time.perf_counter() - started
-                if time.monotonic() > deadline:
-                    raise BenchError(f"litellm did not answer in {timeout:.0f}s:\n{tail(self.log)}")
-                time.sleep(0.2)
 
     def stop(self) -> None:
         stop_process(self.proc)
