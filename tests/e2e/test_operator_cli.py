@@ -104,3 +104,46 @@ def test_errors_are_one_line_and_exit_non_zero(server: RunningServer, tmp_path: 
     assert code == 1 and "(ModelNotFound)" in out
     code, out = run(server, "model", "add", "azureml://registries/local/models/m", "--upstream", "http://x")
     assert code != 0 and "version" in out
+
+
+def test_serving_settings_and_pool_commands(server: RunningServer) -> None:
+    code, out = run(
+        server,
+        "model",
+        "add",
+        "azureml://registries/local/models/pooled/versions/1",
+        "--hf",
+        str(Path(__file__).resolve().parents[2] / "src/maas/shipped/models/maas-tiny-chat"),
+        "--keep-alive",
+        "pinned",
+        "--max-replicas",
+        "3",
+        "--max-concurrency",
+        "8",
+        "--cold-start-timeout",
+        "12.5",
+    )
+    assert code == 0, out
+    serving = json.loads(out)["properties"]["serving"]
+    assert serving == {"keepAlive": "pinned", "maxReplicas": 3, "maxConcurrency": 8, "coldStartTimeout": 12.5}
+    code, out = run(
+        server,
+        "model",
+        "add",
+        "azureml://registries/local/models/p2/versions/1",
+        "--hf",
+        ".",
+        "--keep-alive",
+        "soon",
+    )
+    assert code != 0 and "--keep-alive" in out
+
+    code, out = run(server, "pool", "list")
+    assert code == 0, out
+    assert out.splitlines()[0].split()[:3] == ["POOL", "BACKEND", "STATE"]
+    code, out = run(server, "pool", "list", "-o", "json")
+    assert code == 0 and isinstance(json.loads(out), list)
+    code, out = run(server, "pool", "show", "no-such-pool")
+    assert code == 1 and "no-such-pool" in out
+    code, out = run(server, "pool", "restart", "no-such-pool")
+    assert code == 1

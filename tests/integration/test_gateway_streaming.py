@@ -5,11 +5,12 @@ upstream, and in the transformers engine) on a real uvicorn server."""
 from __future__ import annotations
 
 import logging
-import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
+import psutil
 import pytest
 
 from support.api import Api, World
@@ -139,8 +140,22 @@ def live(
         yield server, upstream, endpoints
 
 
-def _generating() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "maas-generate" and t.is_alive()]
+def _generating(server: LiveServer) -> bool:
+    """Whether a replica process of the server is computing: it spends CPU (generation runs in
+    replica processes, so the signal is their CPU time, read from the pools API's pids)."""
+    pools = server.api.ok(server.api.get("/providers/Microsoft.MaaS/pools"))["value"]
+    procs = []
+    for pool in pools:
+        for replica in pool["properties"]["replicas"]:
+            if replica["pid"] and psutil.pid_exists(replica["pid"]):
+                procs.append(psutil.Process(replica["pid"]))
+
+    def cpu() -> list[float]:
+        return [sum(p.cpu_times()[:2]) for p in procs]
+
+    before = cpu()
+    time.sleep(0.5)
+    return any(after - start > 0.2 for start, after in zip(before, cpu(), strict=True))
 
 
 def _post_raw(server: LiveServer, endpoint: Deployed, route: str, body: dict[str, Any]) -> Any:
@@ -216,25 +231,25 @@ def test_disconnect_stops_transformers_generation(
 ) -> None:
     server, _, endpoints = live
     tiny = endpoints["tiny"]
-    wait_for(lambda: not _generating(), "earlier generations ending")
+    wait_for(lambda: not _generating(server), "earlier generations ending")
     # 30,000 new tokens take this model many minutes: only cancellation ends it within the wait
     body = _chat("hello", max_tokens=30_000, temperature=0)
     sock = _post_raw(server, tiny, "/chat/completions", body)
     try:
         read_until(sock, b"data: ", 3)
-        assert _generating(), "generation should be running while the client reads"
+        assert _generating(server), "generation should be running while the client reads"
     finally:
         sock.close()
-    wait_for(lambda: not _generating(), "generation stopping after the client went away")
+    wait_for(lambda: not _generating(server), "generation stopping after the client went away")
 
     # the same for a non-streamed request: closing the connection stops the work
     caplog.set_level(logging.ERROR)
     sock = _post_raw(server, tiny, "/chat/completions", {**body, "stream": False})
     try:
-        wait_for(lambda: bool(_generating()), "generation starting")
+        wait_for(lambda: bool(_generating(server)), "generation starting")
     finally:
         sock.close()
-    wait_for(lambda: not _generating(), "generation stopping after the client went away")
+    wait_for(lambda: not _generating(server), "generation stopping after the client went away")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
     response = server.api.client.post(

@@ -66,11 +66,14 @@ def put_model(
     provider: str = "gateway-tests",
     version: str = "1",
     context_length: int | None = None,
+    serving: dict[str, Any] | None = None,
 ) -> None:
     """A catalog model version with a free FirstParty offer (deployable without a subscription)."""
     properties: dict[str, Any] = {"artifact": artifact, "task": task, "provider": provider}
     if context_length is not None:
         properties["contextLength"] = context_length
+    if serving is not None:
+        properties["serving"] = serving
     path = model_id.removeprefix("azureml:/") + f"/versions/{version}"
     api.ok(api.put(path, {"properties": properties}))
     offer = model_id.rsplit("/", 1)[-1]

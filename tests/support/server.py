@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +44,12 @@ def running_server(
     tls: bool = False,
     token: str = "e2e-admin-token-0123456789",
     extra_env: dict[str, str] | None = None,
+    extra_args: Sequence[str] = (),
+    start_timeout: float = 60.0,
 ) -> Iterator[RunningServer]:
     port = free_port()
     args = [sys.executable, "-m", "maas", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    args.extend(extra_args)
     if tls:
         args.append("--tls")
     env = {**os.environ, "MAAS_ADMIN_TOKEN": token, **(extra_env or {})}
@@ -59,7 +62,7 @@ def running_server(
         f"{scheme}://127.0.0.1:{port}", token, data_dir, data_dir / "tls" / "ca.pem" if tls else None
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"maas serve exited with {process.returncode}:\n{log.read_text()}")
@@ -70,7 +73,7 @@ def running_server(
             except (httpx.HTTPError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"maas serve did not answer in 60 s:\n{log.read_text()}")
+                raise RuntimeError(f"maas serve did not answer in {start_timeout:g} s:\n{log.read_text()}")
             time.sleep(0.1)
         yield server
     finally:

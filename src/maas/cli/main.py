@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -18,6 +18,10 @@ offer_app = typer.Typer(
 )
 app.add_typer(model_app, name="model")
 app.add_typer(offer_app, name="offer")
+pool_app = typer.Typer(
+    help="Operator: the serverless pools (replicas, queues, cold starts).", no_args_is_help=True
+)
+app.add_typer(pool_app, name="pool")
 
 UrlOpt = Annotated[str | None, typer.Option("--url", help="MaaS base URL (or MAAS_URL).")]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="Bearer token (or MAAS_TOKEN).")]
@@ -38,6 +42,19 @@ def serve(
         str | None, typer.Option("--database-url", help="postgresql://… (default SQLite).")
     ] = None,
     tls: Annotated[bool, typer.Option("--tls", help="Serve HTTPS with a locally generated CA.")] = False,
+    serving: Annotated[
+        Literal["local", "ray"] | None,
+        typer.Option(
+            "--serving", help="Where model replicas run: local processes, or Ray Serve (or MAAS_SERVING)."
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray cluster to join with --serving ray (default: start a local one; or MAAS_RAY_ADDRESS).",
+        ),
+    ] = None,
 ) -> None:
     """Run the MaaS server (control plane) on HOST:PORT."""
     from maas.server.run import serve as run_server
@@ -47,6 +64,10 @@ def serve(
         overrides["data_dir"] = data_dir
     if database_url is not None:
         overrides["database_url"] = database_url
+    if serving is not None:
+        overrides["serving"] = serving
+    if ray_address is not None:
+        overrides["ray_address"] = ray_address
     run_server(Settings(**overrides), echo=typer.echo)
 
 
@@ -68,6 +89,19 @@ def model_add(
     description: Annotated[str, typer.Option(help="Model card summary.")] = "",
     provider: Annotated[str, typer.Option(help="Who made the model.")] = "",
     license_: Annotated[str, typer.Option("--license", help="The model's licence.")] = "",
+    keep_alive: Annotated[
+        str | None,
+        typer.Option(
+            help="Seconds the pool stays up after its last request (0 = scale to zero at once), or 'pinned'."
+        ),
+    ] = None,
+    max_replicas: Annotated[int | None, typer.Option(help="Most replicas the pool may run.")] = None,
+    max_concurrency: Annotated[
+        int | None, typer.Option(help="Requests in flight per replica (they batch together).")
+    ] = None,
+    cold_start_timeout: Annotated[
+        float | None, typer.Option(help="Seconds a request may wait for a replica before 503.")
+    ] = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
@@ -100,6 +134,20 @@ def model_add(
             "artifact": artifact,
         }
     }
+    serving: dict[str, Any] = {}
+    if keep_alive is not None:
+        if keep_alive != "pinned" and not keep_alive.isdigit():
+            raise typer.BadParameter("--keep-alive takes a number of seconds or 'pinned'")
+        serving["keepAlive"] = keep_alive if keep_alive == "pinned" else int(keep_alive)
+    for name, value in (
+        ("maxReplicas", max_replicas),
+        ("maxConcurrency", max_concurrency),
+        ("coldStartTimeout", cold_start_timeout),
+    ):
+        if value is not None:
+            serving[name] = value
+    if serving:
+        body["properties"]["serving"] = serving
     path = f"/registries/{parsed.registry}/models/{parsed.model}/versions/{parsed.version}"
     _print(Client(url, token).request("PUT", path, body))
 
@@ -162,3 +210,58 @@ def offer_list(url: UrlOpt = None, token: TokenOpt = None) -> None:
 
 def run() -> None:
     app()
+
+
+POOLS = "/providers/Microsoft.MaaS/pools"
+
+
+def _pool_row(pool: dict[str, Any]) -> str:
+    p = pool["properties"]
+    last = p.get("lastColdStart") or {}
+    return (
+        f"{pool['name']:<36} {p['backend']:<7} {p['state']:<9} {p['replicaCount']:>3}/{p['maxReplicas']:<3} "
+        f"{p['queueDepth']:>5} {p['inFlight']:>6} {p['keepAlive']!s:>9} {p['coldStarts']:>5} "
+        f"{(str(last.get('seconds')) + ' s') if last else '-':>9}"
+    )
+
+
+@pool_app.command("list")
+def pool_list(
+    output: Annotated[str, typer.Option("-o", "--output", help="table or json.")] = "table",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """The pools this server runs: replicas, queue depth, in flight, keep-alive, cold starts."""
+    pools = Client(url, token).request("GET", POOLS)["value"]
+    if output == "json":
+        _print(pools)
+        return
+    typer.echo(
+        f"{'POOL':<36} {'BACKEND':<7} {'STATE':<9} {'REPLICAS':>7} {'QUEUE':>5} {'FLIGHT':>6} "
+        f"{'KEEPALIVE':>9} {'COLD':>5} {'LASTCOLD':>9}"
+    )
+    for pool in pools:
+        typer.echo(_pool_row(pool))
+        error = pool["properties"].get("error")
+        if error:
+            typer.echo(f"    error: {error}")
+
+
+@pool_app.command("show")
+def pool_show(
+    name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """One pool, with its replicas."""
+    _print(Client(url, token).request("GET", f"{POOLS}/{name}"))
+
+
+@pool_app.command("restart")
+def pool_restart(
+    name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Stop a pool's replicas and clear a load failure; the next request starts it again."""
+    _print(Client(url, token).request("POST", f"{POOLS}/{name}/restart"))

@@ -37,8 +37,10 @@ class MaasError(Exception):
         code: str | None = None,
         target: str | None = None,
         details: Sequence[Mapping[str, Any]] = (),
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
+        self.retry_after = retry_after  # seconds, sent as Retry-After on 429 and 503
         self.message = message
         self.code = code or self.default_code
         self.target = target

@@ -8,6 +8,7 @@ the data directory (see `maas.server.bootstrap`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,20 @@ class Settings(BaseSettings):
     directory_ttl: float = Field(default=2.0, ge=0)
     # Upstream URLs on link-local / metadata addresses are refused unless the operator allows them.
     allow_private_upstreams: bool = False
+    # Where model replicas run: "local" worker processes, or "ray" (Ray Serve deployments).
+    serving: Literal["local", "ray"] = "local"
+    # Address of a Ray cluster to join ("auto", "ray://host:10001", …); unset starts a local one.
+    ray_address: str | None = None
+    # Serverless pool defaults; each model's `serving` settings override them.
+    pool_keep_alive: float = Field(default=300.0, ge=0)
+    pool_max_replicas: int = Field(default=2, ge=1, le=64)
+    pool_max_concurrency: int = Field(default=16, ge=1, le=1024)
+    pool_cold_start_timeout: float = Field(default=30.0, gt=0)
+    pool_max_queue: int = Field(default=256, ge=1)
+    # Memory all replicas of this process may hold together, in MiB (0 = 80% of the machine's).
+    pool_memory_mb: int = Field(default=0, ge=0)
+    # torch threads per replica (0 = torch's default).
+    replica_threads: int = Field(default=0, ge=0)
 
     @field_validator("secret")
     @classmethod

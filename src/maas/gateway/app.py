@@ -23,7 +23,7 @@ from maas.gateway.http import Exchange
 from maas.gateway.routes import inference
 from maas.gateway.sse import ClientGone
 from maas.serving.engines.base import Engine, ModelSpec
-from maas.serving.host import ModelHost
+from maas.serving.pool.base import Pools
 
 log = logging.getLogger("maas.gateway")
 PREFIX = "/endpoints/"
@@ -47,7 +47,7 @@ class Runtime:
     """What the gateway needs from the process, available once the app has started."""
 
     directory: Directory
-    host: ModelHost
+    pools: Pools
 
 
 def spec_of(view: EndpointView) -> ModelSpec:
@@ -134,8 +134,14 @@ class Gateway:
         if method == "GET":
             await _GET[route](exchange, view)
             return
-        engine = await runtime.host.engine_for(spec_of(view))
+        engine = runtime.pools.engine_for(spec_of(view), view.region, tenant=_tenant(view))
         await _POST[route](exchange, engine, raw)
+
+
+def _tenant(view: EndpointView) -> str:
+    """Fair queueing shares a pool between Azure subscriptions (the id's second segment)."""
+    parts = view.id.split("/")
+    return parts[2].lower() if len(parts) > 2 else view.id
 
 
 def _key(exchange: Exchange) -> str | None:

@@ -42,5 +42,5 @@ async def render(exchange: Exchange, error: MaasError) -> None:
         log.warning("%s %s: %s", error.status, error.code, error.message)
     extra = [(b"x-ms-error-code", error.code.encode())]
     if error.status in (429, 503):
-        extra.append((b"retry-after", b"1"))
+        extra.append((b"retry-after", str(error.retry_after or 1).encode()))
     await exchange.json(error.status, envelope(error), extra)

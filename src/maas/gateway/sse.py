@@ -6,6 +6,7 @@ engine: the chunk iterator is closed, which cancels generation."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -39,7 +40,9 @@ async def stream(exchange: Exchange, chunks: AsyncIterator[dict[str, Any]]) -> N
     started = False
     try:
         engine_start = time.perf_counter()
-        first = await anext(chunks)  # errors before the first chunk still get a normal error response
+        # errors before the first chunk still get a normal error response; a client that leaves
+        # while the request waits (in a pool's queue, during a cold start) gives up its place
+        first = await _first(chunks, gone)
         exchange.engine_seconds += time.perf_counter() - engine_start
         headers = exchange.response_headers(b"text/event-stream", [(b"cache-control", b"no-cache")])
         await exchange.send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -68,6 +71,21 @@ async def stream(exchange: Exchange, chunks: AsyncIterator[dict[str, Any]]) -> N
     finally:
         watcher.cancel()
         await chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def _first(chunks: AsyncIterator[dict[str, Any]], gone: asyncio.Event) -> dict[str, Any]:
+    task = asyncio.ensure_future(anext(chunks))
+    waiter = asyncio.create_task(gone.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise ClientGone
+    return task.result()
 
 
 class ClientGone(Exception):

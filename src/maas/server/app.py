@@ -15,20 +15,46 @@ from maas.controlplane.services.context import Services
 from maas.core.settings import Settings
 from maas.gateway.app import Gateway, Runtime
 from maas.gateway.directory import Directory
-from maas.serving.host import ModelHost
+from maas.serving.pool.base import Pools
+from maas.serving.pool.config import PoolDefaults
+
+
+def pool_defaults(settings: Settings) -> PoolDefaults:
+    return PoolDefaults(
+        keep_alive=settings.pool_keep_alive,
+        max_replicas=settings.pool_max_replicas,
+        max_concurrency=settings.pool_max_concurrency,
+        cold_start_timeout=settings.pool_cold_start_timeout,
+        max_queue=settings.pool_max_queue,
+        memory_budget=settings.pool_memory_mb * 1024 * 1024,
+        replica_threads=settings.replica_threads or None,
+    )
+
+
+def make_pools(settings: Settings) -> Pools:
+    if settings.serving == "ray":
+        from maas.serving.ray_backend import RayPools
+
+        return RayPools(pool_defaults(settings), address=settings.ray_address)
+    from maas.serving.pool.local import LocalPools
+
+    return LocalPools(pool_defaults(settings))
 
 
 class GatewayRuntime:
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ttl = settings.directory_ttl
         self.runtime: Runtime | None = None
 
     async def start(self, services: Services) -> None:
-        self.runtime = Runtime(directory=Directory(services, self.ttl), host=ModelHost())
+        pools = make_pools(self.settings)
+        await pools.start()
+        self.runtime = Runtime(directory=Directory(services, self.ttl), pools=pools)
 
     async def stop(self) -> None:
         if self.runtime is not None:
-            await self.runtime.host.close()
+            await self.runtime.pools.close()
 
     def get(self) -> Runtime:
         if self.runtime is None:
@@ -38,9 +64,10 @@ class GatewayRuntime:
 
 class MaasApp:
     def __init__(self, settings: Settings, *, reconcile: bool = True) -> None:
-        self.runtime = GatewayRuntime(settings.directory_ttl)
+        self.runtime = GatewayRuntime(settings)
         self.control: FastAPI = create_app(settings, reconcile=reconcile, extensions=[self.runtime])
         self.gateway = Gateway(self.runtime.get, settings.inference_domain)
+        self.control.state.pools = lambda: self.runtime.runtime.pools if self.runtime.runtime else None
 
     @property
     def state(self) -> object:

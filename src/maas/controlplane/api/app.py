@@ -22,6 +22,7 @@ from maas.controlplane.api.routes import (
     catalog,
     endpoints,
     operations,
+    pools,
     workspaces,
 )
 from maas.controlplane.reconciler.endpoints import EndpointHandler
@@ -81,7 +82,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     errors.install(app)
-    for module in (accounts, workspaces, endpoints, catalog, access, operations):
+    for module in (accounts, workspaces, endpoints, catalog, access, operations, pools):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

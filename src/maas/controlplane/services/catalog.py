@@ -214,6 +214,8 @@ def put_model_version(
     }
     if props.context_length:
         properties["contextLength"] = props.context_length
+    if props.serving is not None:
+        properties["serving"] = props.serving.model_dump(by_alias=True, exclude_none=True)
     with services.db.write() as connection:
         repo = Repository(connection)
         _ensure_registry(repo, caller, registry, None)

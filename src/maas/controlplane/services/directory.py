@@ -60,7 +60,7 @@ def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView 
                 artifact=dict(props.get("artifact", {})),
                 api_key=services.vault.decrypt(ciphertext) if ciphertext else None,
                 context_length=props.get("contextLength"),
-                options=dict(props.get("engineOptions", {})),
+                options=dict(props.get("serving", {})),
             )
     return EndpointView(
         id=endpoint.id,

@@ -1,0 +1,70 @@
+"""The channel between the gateway and a replica process: length-prefixed orjson frames over a
+Unix socket pair, many requests multiplexed by id.
+
+Why this channel: a socket pair is created before the replica is forked and handed to it, so there
+is no listening socket, no port, no path to clean up, and no authentication to do; both ends run
+asyncio streams, so a frame costs one `write` and one `read` plus an orjson dump/load (a few
+microseconds for a token chunk). `multiprocessing.Queue` pickles and needs a feeder thread per
+queue; HTTP or gRPC to the replica would parse headers for every token. End of file on the socket
+is the crash signal: the kernel closes the replica's end when it dies, however it dies.
+
+Frames (each a JSON object):
+    gateway → replica   {"id", "op": chat|chat_stream|completion|completion_stream|embed, "request", "body"}
+                        {"id", "op": "cancel"}
+    replica → gateway   {"op": "ready", "rss"} | {"op": "failed", "message"}     (once, after load)
+                        {"id", "chunk"} … {"id", "end": true}                    (streams)
+                        {"id", "result"}                                          (single answers)
+                        {"id", "error": {"kind", "message", "code", "target"}}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from typing import Any
+
+import orjson
+
+from maas.core import errors
+from maas.core.errors import MaasError
+
+HEADER = struct.Struct("!I")
+MAX_FRAME = 256 * 1024 * 1024
+Frame = dict[str, Any]
+
+
+def encode(frame: Frame) -> bytes:
+    data = orjson.dumps(frame)
+    return HEADER.pack(len(data)) + data
+
+
+async def read_frame(reader: asyncio.StreamReader) -> Frame | None:
+    """The next frame, or None at end of file (the other side is gone)."""
+    try:
+        head = await reader.readexactly(HEADER.size)
+        (size,) = HEADER.unpack(head)
+        if size > MAX_FRAME:
+            raise ValueError(f"frame of {size} bytes")
+        frame: Frame = orjson.loads(await reader.readexactly(size))
+        return frame
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+
+
+def error_frame(exc: BaseException) -> Frame:
+    if isinstance(exc, MaasError):
+        return {"kind": type(exc).__name__, "message": exc.message, "code": exc.code, "target": exc.target}
+    return {"kind": "MaasError", "message": f"The model replica failed: {exc}", "code": "replica_error"}
+
+
+def raise_error(data: Frame) -> MaasError:
+    """Rebuild the error a replica raised (its class decides the HTTP status)."""
+    kind = getattr(errors, str(data.get("kind")), None)
+    if not (isinstance(kind, type) and issubclass(kind, MaasError)):
+        if data.get("kind") == "ModalityNotSupported":
+            from maas.serving.engines.base import ModalityNotSupported
+
+            kind = ModalityNotSupported
+        else:
+            kind = MaasError
+    return kind(str(data.get("message", "")), code=data.get("code"), target=data.get("target"))

@@ -1,0 +1,453 @@
+"""The Ray Serve backend: each pool is a Ray Serve application, its replicas Ray actors.
+
+Same contract as the local backend (`maas.serving.pool.local`), other machinery:
+
+- A pool (model version × region) is the Serve application named `pool_name(spec, region)`, with
+  one deployment of `ServeReplica` (`ray_replica.py`), which loads the engine in its constructor
+  and serves the engine's operations. The gateway calls it through a `DeploymentHandle` (streams
+  with `stream=True`), never through Ray's HTTP proxy, which this backend does not start.
+- Serve's autoscaler scales (`ray_deployments.deployment_options`): `min_replicas` 0 (1 when
+  pinned), `max_replicas` and `max_ongoing_requests` from the pool's settings,
+  `downscale_to_zero_delay_s` = keepAlive. A request that reaches a pool with no running replica
+  is reported by the handle at once, and Serve starts one (a cold start) while the request waits
+  in the handle's queue.
+- An application is deployed lazily, on its pool's first request in this process. A request waits
+  for a replica at most the pool's coldStartTimeout, then gets 503 `cold_start_timeout` and is
+  cancelled, never run (the deployment goes on, so a retry finds it further along).
+- A replica whose constructor fails marks the pool Failed with the loader's message, read from
+  the deployment's status in `serve.status()`, and the application is deleted so that Serve does
+  not retry it forever; requests get 503 `model_load_failed` until the model changes or an
+  operator restarts the pool.
+- One task polls `serve.status()` for the replica counts that `views()` reports and that tell a
+  request whether it found the pool cold. Counters (requests, tokens, TTFT, cold starts) are kept
+  per gateway process.
+
+Unlike the local backend there is no weighted fair queueing between tenants (Serve's router picks
+the least loaded replica; the handle's `max_queued_requests` bounds the wait), no memory budget
+(Ray's scheduler places replicas) and no per-replica pid or RSS (`serve.status()` counts replicas
+by state). OpenAI-compatible upstreams are relayed from the gateway process, as locally.
+
+Ray is imported lazily: these modules import without it, and `start()` says to install
+`maas[ray]`. On a cluster (`--ray-address`) every node needs maas installed: replicas import
+`maas.serving.ray_replica` by name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from maas.core.errors import MaasError, Unavailable
+from maas.serving import ray_deployments
+from maas.serving.engines.base import Json, ModelSpec
+from maas.serving.pool.base import PoolStats, PoolView, ReplicaView, pool_name, usage_tokens
+from maas.serving.pool.config import PoolConfig, PoolDefaults, pool_config
+from maas.serving.pool.frames import raise_error
+from maas.serving.pool.registry import PoolRegistry
+from maas.serving.ray_deployments import AppState
+from maas.serving.ray_replica import ModelLoadFailed, load_message
+
+log = logging.getLogger("maas.pool.ray")
+T = TypeVar("T")
+
+POLL_SECONDS = 0.5
+RUNNING = ("RUNNING", "PENDING_MIGRATION")
+STARTING = ("STARTING", "UPDATING", "RECOVERING")
+REPLICA_STATES = {"RUNNING": "Ready", "PENDING_MIGRATION": "Ready", "STOPPING": "Stopping"}
+
+
+async def _delete_quietly(name: str) -> None:
+    try:
+        await asyncio.to_thread(ray_deployments.delete, name)
+    except Exception:
+        log.exception("deleting the Ray Serve application %s failed", name)
+
+
+def _settle(task: asyncio.Future[Any]) -> None:
+    """Retrieve a given-up request's outcome (Ray answers a cancel with an error), unlogged."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _translate(exc: BaseException, pool: RayPool) -> BaseException:
+    """Ray's errors on the request path, as the MaasErrors the gateway renders."""
+    if isinstance(exc, MaasError | asyncio.CancelledError) or not isinstance(exc, Exception):
+        return exc
+    from ray.serve.exceptions import BackPressureError
+
+    if isinstance(exc, BackPressureError):
+        return Unavailable(
+            f"The model '{pool.spec.name}' is at capacity ({pool.config.max_queue} requests waiting); "
+            "retry later.",
+            code="capacity_exceeded",
+            retry_after=1,
+        )
+    if pool.error is not None:
+        return pool.failed_error()
+    log.warning("%s: request failed in Ray: %s: %s", pool.name, type(exc).__name__, exc)
+    return Unavailable(
+        f"The replica for '{pool.spec.name}' failed before answering; retry it.", code="replica_failed"
+    )
+
+
+# -- a pool, gateway side -------------------------------------------------------------------------
+class RayPool:
+    backend = "ray"
+
+    def __init__(self, manager: RayPools, spec: ModelSpec, region: str, config: PoolConfig) -> None:
+        self.manager = manager
+        self.spec = spec
+        self.region = region
+        self.config = config
+        self.name = pool_name(spec, region)
+        self.handles: tuple[Any, Any] | None = None
+        self.deploying: asyncio.Task[None] | None = None
+        self.error: str | None = None
+        self.replicas: dict[str, int] = {}
+        self.stats = PoolStats()
+        self.in_flight = 0
+        self.cold_since: float | None = None
+        self.polled_at = 0.0  # when the replica counts were asked for
+        self.answered_at = 0.0  # the last answer's first byte: a replica ran then
+        self._generation = 0
+
+    @property
+    def running(self) -> int:
+        return sum(self.replicas.get(s, 0) for s in RUNNING)
+
+    @property
+    def state(self) -> str:
+        if self.error is not None:
+            return "Failed"
+        if self.running:
+            return "Ready"
+        if self.deploying is not None or any(self.replicas.get(s) for s in STARTING):
+            return "Starting"
+        return "Stopped"
+
+    def view(self) -> PoolView:
+        replicas = [
+            ReplicaView(
+                id=f"{state.lower()}-{i + 1}",
+                state=REPLICA_STATES.get(state, "Starting" if state in STARTING else state.title()),
+                pid=None,
+                in_flight=0,
+                rss_mb=0.0,
+                started_at=time.time(),
+                load_seconds=None,
+                served=0,
+            )
+            for state, count in sorted(self.replicas.items())
+            for i in range(count)
+        ]
+        return PoolView(
+            name=self.name,
+            model=self.spec.name,
+            version_id=self.spec.version_id,
+            region=self.region,
+            backend=self.backend,
+            state=self.state,
+            replicas=replicas,
+            queue_depth=0,
+            in_flight=self.in_flight,
+            keep_alive=self.config.keep_alive_text,
+            max_replicas=self.config.max_replicas,
+            max_concurrency=self.config.max_concurrency,
+            error=self.error,
+            stats=self.stats,
+        )
+
+    # -- deployment ---------------------------------------------------------------------------
+    def adopt(self, spec: ModelSpec) -> None:
+        """The catalog entry changed: the next request deploys the application again if what its
+        replicas run or how Serve scales them changed (a new fingerprint: Serve replaces the
+        deployment and its replicas), or uses it as it is. A failure is forgotten, as locally."""
+        self.spec = spec
+        self.config = pool_config(spec, self.manager.defaults)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._generation += 1
+        self.handles = None
+        self.deploying = None
+        self.error = None
+        self.cold_since = None
+
+    async def restart(self) -> None:
+        self._reset()
+        await asyncio.to_thread(ray_deployments.delete, self.name)
+        self.replicas = {}
+
+    async def _deploy(self, generation: int) -> None:
+        threads = self.manager.defaults.replica_threads
+        try:
+            handles = await asyncio.to_thread(
+                ray_deployments.deploy, self.name, self.spec, self.config, threads
+            )
+        except ModelLoadFailed as exc:
+            if generation == self._generation:
+                self._fail(load_message(str(exc)))
+            return
+        except Exception as exc:
+            log.exception("deploying %s on Ray failed", self.name)
+            if generation == self._generation:
+                self._fail(f"{type(exc).__name__}: {exc}")
+            return
+        if generation == self._generation:
+            self.handles = handles
+            self.deploying = None
+
+    def _fail(self, message: str) -> None:
+        self.deploying = None
+        self.handles = None
+        if self.error is None:
+            self.error = message
+            log.warning("pool %s failed: %s", self.name, message)
+
+    def failed_error(self) -> Unavailable:
+        return Unavailable(
+            f"The model '{self.spec.name}' could not be loaded: {self.error}", code="model_load_failed"
+        )
+
+    def _timeout_error(self) -> Unavailable:
+        timeout = self.config.cold_start_timeout
+        return Unavailable(
+            f"The model '{self.spec.name}' is still starting: no replica could take the request "
+            f"within {timeout:g} s; it was not run. Retry later.",
+            code="cold_start_timeout",
+            retry_after=max(1, round(timeout / 2)),
+        )
+
+    # -- status -------------------------------------------------------------------------------
+    def observe(self, app: AppState | None, polled_at: float) -> None:
+        """Take in the application's entry of a `serve.status()` asked for at `polled_at`."""
+        self.polled_at = polled_at
+        if app is None or app.deployment is None:
+            self.replicas = {}
+            if self.deploying is None and self.handles is not None:
+                self.handles = None  # deleted behind this process's back: deploy again when asked
+            return
+        self.replicas = app.replicas
+        if self.error is None and app.startup_failed and not self.running:
+            deploying = self.deploying is not None
+            self._fail(load_message(app.message))
+            if not deploying:  # (a deployment in progress deletes its failed application itself)
+                # Serve retries a constructor forever once the deployment has run: stop it
+                asyncio.get_running_loop().create_task(_delete_quietly(self.name))
+        if self.running and self.cold_since is not None:
+            self._warm(polled_at)
+
+    def _warm(self, now: float) -> None:
+        """The cold start that `cold_since` began is over: a replica answered or is running."""
+        if self.cold_since is None:
+            return
+        seconds = now - self.cold_since
+        self.cold_since = None
+        self.stats.cold_start_seconds.observe(seconds)
+        self.stats.last_cold_start = {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "seconds": round(seconds, 3),
+        }
+        log.info("%s: cold start answered in %.3f s", self.name, seconds)
+        self.manager.refresh()  # show the new replica now, not at the next poll
+
+    def _answered(self) -> None:
+        self.answered_at = time.monotonic()
+        self._warm(self.answered_at)
+
+    # -- requests -----------------------------------------------------------------------------
+    async def _admit(self, arrived: float) -> tuple[tuple[Any, Any], bool]:
+        """The pool's handles, once deployed, and whether the request found no replica running."""
+        if self.error is not None:
+            raise self.failed_error()
+        cold = self.running == 0 and self.answered_at <= self.polled_at
+        if cold and self.cold_since is None:
+            self.cold_since = arrived
+            self.stats.cold_starts += 1
+        while self.handles is None:
+            if self.error is not None:
+                raise self.failed_error()
+            if self.deploying is None or self.deploying.done():
+                self.deploying = asyncio.get_running_loop().create_task(self._deploy(self._generation))
+            left = arrived + self.config.cold_start_timeout - time.monotonic()
+            if left <= 0:
+                raise self._timeout_error()
+            await asyncio.wait({self.deploying}, timeout=min(left, POLL_SECONDS / 2))
+        return self.handles, cold
+
+    async def _first(self, first: Awaitable[T], cold: bool, arrived: float, cancel: Callable[[], None]) -> T:
+        """The first answer of a request; while the pool is cold, give up at the pool's
+        coldStartTimeout or when it fails (the request is cancelled in Ray, never run)."""
+        task = asyncio.ensure_future(first)
+        deadline = arrived + self.config.cold_start_timeout
+        try:
+            while cold and not task.done():
+                if self.error is not None:
+                    raise self.failed_error()
+                if self.running or self.answered_at > arrived:
+                    break  # a replica runs: the request is being served
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._timeout_error()
+                await asyncio.wait({task}, timeout=min(left, POLL_SECONDS / 2))
+            return await task
+        except BaseException as exc:
+            if not task.done():
+                cancel()
+                task.cancel()
+                task.add_done_callback(_settle)
+            raise _translate(exc, self) from None
+
+    async def call(self, op: str, request: BaseModel, body: Json, tenant: str, weight: float) -> Json:
+        arrived = time.monotonic()
+        (handle, _), cold = await self._admit(arrived)
+        self.in_flight += 1
+        failed = True
+        try:
+            response = handle.remote(op, _payload(request, body))
+            envelope: Json = await self._first(response, cold, arrived, response.cancel)
+            self._answered()
+            if "error" in envelope:
+                raise raise_error(envelope["error"])
+            failed = False
+        finally:
+            self.in_flight -= 1
+            self.stats.requests += 1
+            self.stats.failures += int(failed)
+        answer: Json = envelope["result"]
+        self.stats.ttft_seconds.observe(time.monotonic() - arrived)
+        self.stats.add_tokens(usage_tokens(answer))
+        return answer
+
+    async def stream(
+        self, op: str, request: BaseModel, body: Json, tenant: str, weight: float
+    ) -> AsyncIterator[Json]:
+        arrived = time.monotonic()
+        (_, handle), cold = await self._admit(arrived)
+        self.in_flight += 1
+        failed = True
+        chunks: Any = None
+        done = False
+        try:
+            chunks = handle.remote(op, _payload(request, body))
+            item: Json | None = await self._first(anext(chunks, None), cold, arrived, chunks.cancel)
+            self._answered()
+            self.stats.ttft_seconds.observe(time.monotonic() - arrived)
+            while item is not None:
+                if "error" in item:
+                    raise raise_error(item["error"])
+                chunk: Json = item["chunk"]
+                if chunk.get("usage"):
+                    self.stats.add_tokens(usage_tokens(chunk))
+                yield chunk
+                try:
+                    item = await anext(chunks, None)
+                except BaseException as exc:
+                    raise _translate(exc, self) from None
+            done = True
+            failed = False
+        finally:
+            if not done and chunks is not None:
+                chunks.cancel()
+            self.in_flight -= 1
+            self.stats.requests += 1
+            self.stats.failures += int(failed)
+
+
+def _payload(request: BaseModel, body: Json) -> Json:
+    return {"request": request.model_dump(mode="json", exclude_unset=True), "body": body}
+
+
+# -- the backend ----------------------------------------------------------------------------------
+class RayPools(PoolRegistry[RayPool]):
+    """Every pool this process serves through Ray Serve, and the task that watches them."""
+
+    backend = "ray"
+
+    def __init__(
+        self,
+        defaults: PoolDefaults | None = None,
+        *,
+        address: str | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.defaults = defaults or PoolDefaults()
+        self.address = address
+        self.poll_seconds = poll_seconds
+        self._started: bool | None = None  # None until start(); True if this process started Ray
+        self._task: asyncio.Task[None] | None = None
+        self._poll_now = asyncio.Event()
+
+    def refresh(self) -> None:
+        """Read `serve.status()` now rather than at the next poll."""
+        self._poll_now.set()
+
+    async def start(self) -> None:
+        try:
+            await asyncio.to_thread(importlib.import_module, "ray.serve")
+        except ImportError as exc:
+            raise MaasError(
+                "Serving models on Ray needs Ray Serve, which is not installed: install maas[ray] "
+                "(pip install 'maas[ray]').",
+                code="RayNotInstalled",
+            ) from exc
+        began = time.perf_counter()
+        try:
+            self._started = await asyncio.to_thread(ray_deployments.connect, self.address)
+        except Exception as exc:
+            where = f"at {self.address}" if self.address else "locally"
+            raise MaasError(
+                f"Could not start Ray Serve {where}: {type(exc).__name__}: {exc}", code="RayUnavailable"
+            ) from exc
+        log.info(
+            "Ray Serve ready %s in %.1f s", self.address or "(local instance)", time.perf_counter() - began
+        )
+        self._task = asyncio.create_task(self._watch())
+
+    def new_pool(self, spec: ModelSpec, region: str) -> RayPool:
+        if self._started is None:
+            raise Unavailable("The serving pool is not started.", code="pool_not_started")
+        return RayPool(self, spec, region, pool_config(spec, self.defaults))
+
+    def adopt(self, pool: RayPool, spec: ModelSpec) -> None:
+        pool.adopt(spec)
+
+    async def _watch(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poll_now.wait(), self.poll_seconds)
+            self._poll_now.clear()
+            if not self.pools:
+                continue
+            polled_at = time.monotonic()
+            try:
+                apps = await asyncio.to_thread(ray_deployments.statuses)
+            except Exception:
+                log.exception("reading serve.status() failed")
+                continue
+            for pool in list(self.pools.values()):
+                try:
+                    pool.observe(apps.get(pool.name), polled_at)
+                except Exception:
+                    log.exception("watching pool %s failed", pool.name)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for pool in self.pools.values():
+            if pool.deploying is not None:
+                pool.deploying.cancel()
+        await self.close_inline()
+        if self._started is not None:
+            started, self._started = self._started, None
+            await asyncio.to_thread(ray_deployments.disconnect, started, started and self.address is None)
