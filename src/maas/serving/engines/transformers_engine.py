@@ -1,41 +1,45 @@
 """The `transformers` engine: any Hugging Face causal-LM folder, on CPU (or GPU where present).
 
 Loads through the ordinary `AutoTokenizer` / `AutoModelForCausalLM.from_pretrained` path, formats
-chats with the model's own chat template and counts usage with its own tokenizer. Generation runs
-in a worker thread (torch releases the GIL) and streams token by token through a queue; one
-generation runs at a time per engine here — batching concurrent requests is the serverless pool's
-job. A client that goes away sets the cancel flag, which a stopping criterion checks every token.
+chats with the model's own chat template and counts usage with its own tokenizer. Concurrent
+requests to one engine decode together: a scheduler thread (`batcher.py`, torch releases the GIL)
+runs continuous batching, where requests join and leave the batch at every token step, each with
+its own sampling settings, and streams each one token by token through a queue. A client that
+goes away closes its stream, and its row leaves the batch at the next step.
+
+`spec.options["maxBatch"]` bounds the rows decoding together (default 32); further requests wait
+inside the engine. From the model's `generation_config.json` the engine takes the sampling
+defaults (temperature, top_p, `do_sample: false` meaning greedy), the end-of-sequence ids and the
+repetition penalty; its other settings (top_k, no_repeat_ngram_size, ...) are not applied.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
-from maas.core.errors import MaasError
+from maas.core.errors import MaasError, Unavailable
 from maas.core.shipped import resolve_path
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest, SamplingFields
 from maas.serving.engines import shapes
 from maas.serving.engines.base import Json, ModelSpec, Unsupported
-from maas.serving.engines.generation import Plan, StopScanner, plan, refuse_unsupported
-
-_DONE = object()
-Piece = tuple[str, int, str | None]  # text, tokens generated so far, finish reason at the end
+from maas.serving.engines.batcher import DEFAULT_MAX_BATCH, Batcher, Piece
+from maas.serving.engines.decode_batch import Runner
+from maas.serving.engines.generation import Plan, plan, refuse_unsupported
 
 
 class TransformersEngine(Unsupported):
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self.path = resolve_path(str(spec.artifact.get("path", "")))
-        self._lock = threading.Lock()
         self.tokenizer: Any = None
         self.model: Any = None
+        self.batcher: Batcher | None = None
         self.context_length = spec.context_length or 2048
         self.defaults: dict[str, float] = {}
 
@@ -48,6 +52,7 @@ class TransformersEngine(Unsupported):
 
         if not (Path(self.path) / "config.json").is_file():
             raise MaasError(f"No Hugging Face model at '{self.path}'.", code="ModelLoadFailed")
+        max_batch = _max_batch(self.spec.options.get("maxBatch", DEFAULT_MAX_BATCH))
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.float16 if device == "cuda" else torch.float32
@@ -67,8 +72,21 @@ class TransformersEngine(Unsupported):
                 self.defaults[name] = float(explicit[name])
         if explicit.get("do_sample") is False:
             self.defaults["temperature"] = 0.0
+        generation = self.model.generation_config
+        eos = generation.eos_token_id
+        eos_ids = {*(eos if isinstance(eos, list) else [eos]), self.tokenizer.eos_token_id} - {None}
+        self.batcher = Batcher(
+            Runner.of(self.model),
+            self.tokenizer,
+            frozenset(int(i) for i in eos_ids),
+            repetition_penalty=float(generation.repetition_penalty or 1.0),
+            max_batch=max_batch,
+        )
 
     async def close(self) -> None:
+        batcher, self.batcher = self.batcher, None
+        if batcher is not None:
+            await asyncio.to_thread(batcher.close)
         self.model = None
 
     # -- prompts -------------------------------------------------------------------------------
@@ -87,88 +105,10 @@ class TransformersEngine(Unsupported):
         return [int(i) for i in self.tokenizer(prompt)["input_ids"]]
 
     # -- generation ----------------------------------------------------------------------------
-    def _generate(
-        self, ids: list[int], how: Plan, cancel: threading.Event, emit: Callable[[Piece], None]
-    ) -> None:
-        """Run one generation in the calling (worker) thread, emitting (text, tokens, finish)."""
-        import torch
-        from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList
-
-        prompt_len = len(ids)
-        tokenizer = self.tokenizer
-        eos = tokenizer.eos_token_id
-        scanner = StopScanner(how.stop)
-        seen = [0]
-
-        class Penalties(LogitsProcessor):
-            def __call__(self, input_ids: Any, scores: Any) -> Any:
-                generated = input_ids[:, prompt_len:]
-                if generated.shape[1] == 0:
-                    return scores
-                ones = torch.ones_like(generated, dtype=scores.dtype)
-                counts = torch.zeros_like(scores).scatter_add_(1, generated, ones)
-                presence = (counts > 0).to(scores.dtype)
-                return scores - how.frequency_penalty * counts - how.presence_penalty * presence
-
-        class Watch(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-                new = input_ids[0, prompt_len:].tolist()
-                if len(new) > seen[0]:
-                    seen[0] = len(new)
-                    text = tokenizer.decode([t for t in new if t != eos], skip_special_tokens=True)
-                    piece = scanner.feed(text)
-                    if piece:
-                        emit((piece, len(new), None))
-                stop = cancel.is_set() or scanner.stopped
-                return torch.full((input_ids.shape[0],), stop, dtype=torch.bool)
-
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": how.max_new_tokens,
-            "do_sample": not how.greedy,
-            "stopping_criteria": StoppingCriteriaList([Watch()]),
-            "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos,
-        }
-        if not how.greedy:
-            kwargs.update(temperature=how.temperature, top_p=how.top_p, top_k=0)
-        if how.presence_penalty or how.frequency_penalty:
-            kwargs["logits_processor"] = LogitsProcessorList([Penalties()])
-        with self._lock, torch.inference_mode():
-            if how.seed is not None:
-                torch.manual_seed(how.seed)
-            output = self.model.generate(torch.tensor([ids], device=self.model.device), **kwargs)
-        new = output[0, prompt_len:].tolist()
-        ended = bool(new) and new[-1] == eos
-        finish = "stop" if scanner.stopped or ended or len(new) < how.max_new_tokens else "length"
-        text = tokenizer.decode([t for t in new if t != eos], skip_special_tokens=True)
-        emit((scanner.feed(text, final=True), len(new), finish))
-
-    async def _stream(self, ids: list[int], how: Plan) -> AsyncGenerator[Piece, None]:
-        loop = asyncio.get_running_loop()
-        channel: asyncio.Queue[Any] = asyncio.Queue()
-        cancel = threading.Event()
-
-        def emit(item: Any) -> None:
-            loop.call_soon_threadsafe(channel.put_nowait, item)
-
-        def work() -> None:
-            try:
-                self._generate(ids, how, cancel, emit)
-            except BaseException as exc:  # handed to the consumer, raised there
-                emit(exc)
-            finally:
-                emit(_DONE)
-
-        threading.Thread(target=work, name="maas-generate", daemon=True).start()
-        try:
-            while True:
-                item = await channel.get()
-                if item is _DONE:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            cancel.set()  # the client went away or the stream ended: stop generating
+    def _stream(self, ids: list[int], how: Plan) -> AsyncGenerator[Piece, None]:
+        if self.batcher is None:
+            raise Unavailable(f"The model '{self.spec.name}' is not loaded.", code="model_unloaded")
+        return self.batcher.stream(ids, how)
 
     async def _collect(self, ids: list[int], how: Plan) -> tuple[str, int, str]:
         parts: list[str] = []
@@ -227,3 +167,17 @@ class TransformersEngine(Unsupported):
                 last = shapes.text_chunk(cid, created, self.spec.name, piece, reason)
                 last["usage"] = shapes.usage(len(ids), count)
                 yield last
+
+
+def _max_batch(value: Any) -> int:
+    """The model option `maxBatch`: a positive integer (a digit string is accepted too)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not str(value).isdigit()
+        or int(value) < 1
+    ):
+        raise MaasError(
+            f"The model option 'maxBatch' must be a positive integer, not {value!r}.", code="ModelLoadFailed"
+        )
+    return int(value)
