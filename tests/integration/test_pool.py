@@ -137,6 +137,26 @@ def test_streams_and_concurrent_requests_share_a_replica() -> None:
     run(test)
 
 
+def test_a_flooding_tenant_does_not_delay_another_tenants_request() -> None:
+    async def test(pools: LocalPools) -> None:
+        spec = with_options(CHAT, maxConcurrency=1, maxReplicas=1)
+        await chat(pools, spec)
+        finished: list[str] = []
+
+        async def one(tenant: str) -> None:
+            await chat(pools, spec, tenant=tenant, max_tokens=24)
+            finished.append(tenant)
+
+        flood = [asyncio.create_task(one("flood")) for _ in range(6)]
+        await until(lambda: pool_of(pools).queue.waiting == 5, "the flood queued")
+        quiet = asyncio.create_task(one("quiet"))
+        await asyncio.gather(quiet, *flood)
+        # one flood request was running, then the quiet tenant's request went next
+        assert finished.index("quiet") <= 1, finished
+
+    run(test)
+
+
 def test_cold_start_timeout_is_503_with_retry_after_and_the_request_never_runs() -> None:
     async def test(pools: LocalPools) -> None:
         spec = with_options(CHAT, coldStartTimeout=0.001)

@@ -7,6 +7,9 @@ asyncio streams, so a frame costs one `write` and one `read` plus an orjson dump
 microseconds for a token chunk). `multiprocessing.Queue` pickles and needs a feeder thread per
 queue; HTTP or gRPC to the replica would parse headers for every token. End of file on the socket
 is the crash signal: the kernel closes the replica's end when it dies, however it dies.
+Measured on 2 shared cores: a one-sentence embedding costs 0.40 ms p50 through a replica against
+0.15 ms calling the engine in process, so the channel adds ~0.25 ms per request (and a few
+microseconds per streamed token).
 
 Frames (each a JSON object):
     gateway → replica   {"id", "op": chat|chat_stream|completion|completion_stream|embed, "request", "body"}
