@@ -47,7 +47,7 @@ from pydantic import BaseModel
 from maas.core.errors import MaasError, Unavailable
 from maas.serving import ray_deployments
 from maas.serving.engines.base import Json, ModelSpec
-from maas.serving.pool.base import PoolStats, PoolView, ReplicaView, pool_name, usage_tokens
+from maas.serving.pool.base import PoolStats, PoolView, ReplicaView, background, pool_name, usage_tokens
 from maas.serving.pool.config import PoolConfig, PoolDefaults, pool_config
 from maas.serving.pool.frames import raise_error
 from maas.serving.pool.registry import PoolRegistry
@@ -240,7 +240,7 @@ class RayPool:
             self._fail(load_message(app.message))
             if not deploying:  # (a deployment in progress deletes its failed application itself)
                 # Serve retries a constructor forever once the deployment has run: stop it
-                asyncio.get_running_loop().create_task(_delete_quietly(self.name))
+                background(_delete_quietly(self.name))
         if self.running and self.cold_since is not None:
             self._warm(polled_at)
 

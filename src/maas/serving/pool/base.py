@@ -8,16 +8,37 @@ replica process, in the gateway process (OpenAI-compatible upstreams) or on Ray 
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from maas.serving.engines.base import Json, ModelSpec, Unsupported
+
+_BACKGROUND: set[asyncio.Task[Any]] = set()
+log = logging.getLogger("maas.pool")
+
+
+def background(work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    """Run `work` as a task that is kept alive until it ends (the loop only holds weak references
+    to tasks, so an unreferenced one can be destroyed mid-flight) and whose failure is logged."""
+    task = asyncio.get_running_loop().create_task(work)
+    _BACKGROUND.add(task)
+
+    def done(finished: asyncio.Task[Any]) -> None:
+        _BACKGROUND.discard(finished)
+        if not finished.cancelled() and finished.exception() is not None:
+            log.error("background pool task failed", exc_info=finished.exception())
+
+    task.add_done_callback(done)
+    return task
+
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 

@@ -34,6 +34,7 @@ from maas.serving.pool.base import (
     PoolStats,
     PoolView,
     ReplicaView,
+    background,
     estimate_cost,
     pool_name,
     usage_tokens,
@@ -42,7 +43,7 @@ from maas.serving.pool.config import PoolConfig, PoolDefaults, pool_config, runt
 from maas.serving.pool.fairqueue import FairQueue, QueueFull
 from maas.serving.pool.registry import PoolRegistry
 from maas.serving.pool.replica import LoadFailed, ReplicaProcess, ReplicaState, context
-from maas.serving.pool.worker import rss_bytes
+from maas.serving.pool.worker import noop, rss_bytes
 
 log = logging.getLogger("maas.pool")
 CRASH_LIMIT = 5  # crashes within CRASH_WINDOW seconds that mark a pool Failed
@@ -141,7 +142,7 @@ class LocalPool:
         if not self.manager.make_room(self, self.estimate):
             return False
         self.starting += 1
-        asyncio.get_running_loop().create_task(self._start(reason, self._generation))
+        background(self._start(reason, self._generation))
         return True
 
     async def _start(self, reason: str, generation: int) -> None:
@@ -150,17 +151,16 @@ class LocalPool:
         try:
             await replica.start()
         except LoadFailed as exc:
-            self.starting -= 1
             if generation == self._generation:
                 self._fail(exc.message)
             return
         except Exception as exc:
-            self.starting -= 1
             log.exception("starting a replica of %s failed", self.name)
             if generation == self._generation:
                 self._fail(f"{type(exc).__name__}: {exc}")
             return
-        self.starting -= 1
+        finally:
+            self.starting -= 1
         if generation != self._generation:  # the pool was restarted or changed meanwhile
             await replica.stop()
             return
@@ -240,13 +240,31 @@ class LocalPool:
                     code="cold_start_timeout" if cold else "capacity_exceeded",
                     retry_after=max(1, round(self.config.cold_start_timeout / 2)) if cold else 1,
                 ) from None
-            replicas = [r for r in self.ready if r.in_flight < self.config.max_concurrency] or self.ready
-            if replicas:
-                return min(replicas, key=lambda r: r.in_flight)
-            self.queue.release()  # its replica died just now: wait for the next one
+            replica = self._place(tenant)
+            if replica is not None:
+                replica.tenants[tenant] += 1
+                return replica
+            self.queue.release(tenant)  # its replica died just now: wait for the next one
 
-    def _done(self, failed: bool) -> None:
-        self.queue.release()
+    def _place(self, tenant: str) -> ReplicaProcess | None:
+        """The replica for a request: one with room, preferring the fewest rows of other tenants
+        (so a flood and a quiet tenant end up on different replicas and the quiet one does not
+        decode inside the flood's batch), then the least busy."""
+        ready = self.ready
+        roomy = [r for r in ready if r.in_flight < self.config.max_concurrency] or ready
+        if not roomy:
+            return None
+        if len(self.queue.active()) > 1:  # keep each tenant on its own replicas
+            return min(
+                roomy, key=lambda r: (r.in_flight - r.tenants[tenant], -r.tenants[tenant], r.in_flight)
+            )
+        return min(roomy, key=lambda r: r.in_flight)
+
+    def _done(self, replica: ReplicaProcess, tenant: str, failed: bool) -> None:
+        replica.tenants[tenant] -= 1
+        if replica.tenants[tenant] <= 0:
+            del replica.tenants[tenant]
+        self.queue.release(tenant)
         self.last_used = time.monotonic()
         self.stats.requests += 1
         if failed:
@@ -260,7 +278,7 @@ class LocalPool:
             answer = await replica.call(op, _payload(request, body))
             failed = False
         finally:
-            self._done(failed)
+            self._done(replica, tenant, failed)
         self.stats.ttft_seconds.observe(time.perf_counter() - arrived)
         self.stats.add_tokens(usage_tokens(answer))
         return answer
@@ -282,7 +300,7 @@ class LocalPool:
                 yield chunk
             failed = False
         finally:
-            self._done(failed)
+            self._done(replica, tenant, failed)
 
     # -- supervision --------------------------------------------------------------------------
     async def tick(self, now: float) -> None:
@@ -362,8 +380,9 @@ class LocalPools(PoolRegistry[LocalPool]):
 
     async def start(self) -> None:
         self.ctx = context()
-        # start the fork server now (it imports torch once), not on the first request
-        await asyncio.to_thread(_start_fork_server)
+        # start the fork server now and wait until it has imported torch (~4 s, once per
+        # process), so that the first request after start-up is not the one that pays for it
+        await asyncio.to_thread(_start_fork_server, self.ctx)
         self._task = asyncio.create_task(self._supervise())
 
     def new_pool(self, spec: ModelSpec, region: str) -> LocalPool:
@@ -379,7 +398,7 @@ class LocalPools(PoolRegistry[LocalPool]):
         pool.queue.max_waiting = pool.config.max_queue
         pool._refresh_slots()
         if restart or pool.error is not None:
-            asyncio.get_running_loop().create_task(pool.restart())
+            background(pool.restart())
 
     def make_room(self, pool: LocalPool, needed: int) -> bool:
         """True if `needed` bytes fit in the budget, after stopping idle replicas of other pools."""
@@ -395,7 +414,7 @@ class LocalPools(PoolRegistry[LocalPool]):
                 continue
             freed = other.memory()
             log.info("stopping idle pool %s to make room for %s", other.name, pool.name)
-            asyncio.get_running_loop().create_task(other.stop_all())
+            background(other.stop_all())
             used -= freed
             if used + needed <= self.memory_budget:
                 return True
@@ -432,7 +451,10 @@ def _total_memory() -> int:
         return 8 * 1024**3
 
 
-def _start_fork_server() -> None:
+def _start_fork_server(ctx: Any) -> None:
     from multiprocessing import forkserver
 
     forkserver.ensure_running()
+    process = ctx.Process(target=noop, daemon=True)
+    process.start()
+    process.join(120)

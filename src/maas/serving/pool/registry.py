@@ -3,12 +3,11 @@ models, and the operator's lookup, views and restart."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Generic, Protocol, TypeVar
 
 from maas.core.errors import NotFound
 from maas.serving.engines.base import ModelSpec
-from maas.serving.pool.base import Pool, PoolEngine, PoolView
+from maas.serving.pool.base import Pool, PoolEngine, PoolView, background
 from maas.serving.pool.inline import INLINE_KINDS, InlinePool
 
 
@@ -42,7 +41,7 @@ class PoolRegistry(Generic[P]):
             inline = self.inline.get(key)
             if inline is None or inline.spec != spec:
                 if inline is not None:
-                    asyncio.get_running_loop().create_task(inline.close())
+                    background(inline.close())
                 inline = self.inline[key] = InlinePool(spec, region.lower())
             return PoolEngine(inline, spec, tenant, weight)
         pool = self.pools.get(key)

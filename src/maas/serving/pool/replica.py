@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from enum import StrEnum
@@ -53,6 +54,7 @@ class ReplicaProcess:
         self.load_seconds: float | None = None
         self.rss = 0
         self.in_flight = 0
+        self.tenants: Counter[str] = Counter()  # requests in flight per tenant (the pool keeps it)
         self.idle_since = time.monotonic()
         self.served = 0
         self._ctx = ctx

@@ -54,6 +54,16 @@ def preload() -> None:
     ):
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+    with contextlib.suppress(Exception):
+        # transformers compiles ~950 weight-renaming regular expressions per load of a Llama
+        # checkpoint; doing it here once halves a replica's load time (0.105 → 0.055 s measured)
+        from transformers.conversion_mapping import get_checkpoint_conversion_mapping
+
+        get_checkpoint_conversion_mapping("llama")  # type: ignore[no-untyped-call]
+
+
+def noop() -> None:
+    """A process that does nothing: starting one waits until the fork server has preloaded."""
 
 
 def rss_bytes(pid: int | None = None) -> int:
