@@ -39,7 +39,8 @@ import contextlib
 import importlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -47,8 +48,17 @@ from pydantic import BaseModel
 from maas.core.errors import MaasError, Unavailable
 from maas.serving import ray_deployments
 from maas.serving.engines.base import Json, ModelSpec
-from maas.serving.pool.base import PoolStats, PoolView, ReplicaView, background, pool_name, usage_tokens
+from maas.serving.pool.base import (
+    PoolStats,
+    PoolView,
+    ReplicaView,
+    background,
+    estimate_cost,
+    pool_name,
+    usage_tokens,
+)
 from maas.serving.pool.config import PoolConfig, PoolDefaults, pool_config
+from maas.serving.pool.fairqueue import FairQueue, QueueFull
 from maas.serving.pool.frames import raise_error
 from maas.serving.pool.registry import PoolRegistry
 from maas.serving.ray_deployments import AppState
@@ -113,6 +123,9 @@ class RayPool:
         self.replicas: dict[str, int] = {}
         self.stats = PoolStats()
         self.in_flight = 0
+        # fair admission across subscriptions in front of Ray's own (first come) queues: at most
+        # maxReplicas x maxConcurrency requests reach Ray; the rest wait here in fair order
+        self.queue = FairQueue(config.max_replicas * config.max_concurrency, config.max_queue)
         self.cold_since: float | None = None
         self.polled_at = 0.0  # when the replica counts were asked for
         self.answered_at = 0.0  # the last answer's first byte: a replica ran then
@@ -155,7 +168,7 @@ class RayPool:
             backend=self.backend,
             state=self.state,
             replicas=replicas,
-            queue_depth=0,
+            queue_depth=self.queue.waiting,
             in_flight=self.in_flight,
             keep_alive=self.config.keep_alive_text,
             max_replicas=self.config.max_replicas,
@@ -171,6 +184,8 @@ class RayPool:
         deployment and its replicas), or uses it as it is. A failure is forgotten, as locally."""
         self.spec = spec
         self.config = pool_config(spec, self.manager.defaults)
+        self.queue.max_waiting = self.config.max_queue
+        self.queue.set_slots(self.config.max_replicas * self.config.max_concurrency)
         self._reset()
 
     def _reset(self) -> None:
@@ -305,8 +320,34 @@ class RayPool:
                 task.add_done_callback(_settle)
             raise _translate(exc, self) from None
 
+    async def _take_slot(self, tenant: str, cost: float, weight: float, arrived: float) -> None:
+        left = arrived + self.config.cold_start_timeout - time.monotonic()
+        try:
+            await asyncio.wait_for(self.queue.acquire(tenant, cost, weight), max(0.0, left))
+        except QueueFull:
+            raise Unavailable(
+                f"The model '{self.spec.name}' is at capacity ({self.queue.waiting} requests waiting); "
+                "retry later.",
+                code="capacity_exceeded",
+                retry_after=1,
+            ) from None
+        except TimeoutError:
+            raise Unavailable(
+                f"The model '{self.spec.name}' is busy: no replica could take the request within "
+                f"{self.config.cold_start_timeout:g} s; it was not run. Retry later.",
+                code="capacity_exceeded",
+                retry_after=1,
+            ) from None
+
     async def call(self, op: str, request: BaseModel, body: Json, tenant: str, weight: float) -> Json:
         arrived = time.monotonic()
+        await self._take_slot(tenant, estimate_cost(request, body), weight, arrived)
+        try:
+            return await self._call(op, request, body, arrived)
+        finally:
+            self.queue.release(tenant)
+
+    async def _call(self, op: str, request: BaseModel, body: Json, arrived: float) -> Json:
         (handle, _), cold = await self._admit(arrived)
         self.in_flight += 1
         failed = True
@@ -330,6 +371,17 @@ class RayPool:
         self, op: str, request: BaseModel, body: Json, tenant: str, weight: float
     ) -> AsyncIterator[Json]:
         arrived = time.monotonic()
+        await self._take_slot(tenant, estimate_cost(request, body), weight, arrived)
+        try:
+            async with aclosing(self._stream(op, request, body, arrived)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+        finally:
+            self.queue.release(tenant)
+
+    async def _stream(
+        self, op: str, request: BaseModel, body: Json, arrived: float
+    ) -> AsyncGenerator[Json, None]:
         (_, handle), cold = await self._admit(arrived)
         self.in_flight += 1
         failed = True

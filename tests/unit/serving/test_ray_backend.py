@@ -206,3 +206,32 @@ def test_answers_errors_and_streams_through_handles(monkeypatch: pytest.MonkeyPa
     stats = asyncio.run(run()).views()[0].stats
     assert stats.requests == 4 and stats.failures == 2 and stats.cold_starts == 1
     assert stats.tokens == 3 + 1 + 1
+
+
+def test_requests_beyond_what_ray_runs_wait_in_fair_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    order: list[str] = []
+
+    def call(op: str, payload: dict[str, Any]) -> Response:
+        order.append(payload["body"]["tenant"])
+        return Response({"result": {"choices": []}}, delay=0.02)
+
+    def deploy(*args: Any) -> Any:
+        return Handle(call), Handle(call)
+
+    async def run() -> None:
+        pools = _pools(monkeypatch, deploy)
+        spec = replace(SPEC, options={"maxReplicas": 1, "maxConcurrency": 1})
+
+        def ask(tenant: str) -> Any:
+            return pools.engine_for(spec, "eastus2", tenant).chat(REQUEST, {**BODY, "tenant": tenant})
+
+        flood = [asyncio.create_task(ask("flood")) for _ in range(5)]
+        await asyncio.sleep(0.005)
+        pool = next(iter(pools.pools.values()))
+        assert pool.queue.slots == 1 and pool.view().queue_depth >= 3
+        quiet = asyncio.create_task(ask("quiet"))
+        await asyncio.gather(quiet, *flood)
+
+    asyncio.run(run())
+    # one flood request reached Ray first; the quiet tenant's went ahead of the flood's backlog
+    assert order.index("quiet") <= 2, order
