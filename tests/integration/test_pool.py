@@ -97,7 +97,8 @@ def test_cold_start_serves_then_scales_to_zero_and_back() -> None:
         first_pid = pool.replicas[0].pid if pool.replicas else None
         # keepAlive 0: the replica stops as soon as the pool is idle
         await until(lambda: not pool.replicas, "scale to zero")
-        assert first_pid is not None and not _alive(first_pid)
+        assert first_pid is not None
+        await until(lambda: not _alive(first_pid), "the replica process exiting")
         assert pool.view().state == "Stopped"
         # and the next request starts it again
         again = await chat(pools, spec)

@@ -69,6 +69,9 @@ def _app(state: FakeUpstream) -> web.Application:
         try:
             for index, word in enumerate(WORDS):
                 if "BREAK" in text and index == 2:
+                    # let the relay read what was sent before the reset: a reset can discard data
+                    # still in the receiver's socket buffer, which would make the test flaky
+                    await asyncio.sleep(0.1)
                     raise ConnectionResetError("cut")
                 chunk = {
                     "id": "chatcmpl-fake",
