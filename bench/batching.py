@@ -27,33 +27,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import os
 import platform
 import secrets
-import shutil
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
-from controlplane import Api, BenchError, Server, percentile, progress
+from controlplane import Api, Server, percentile, progress
+from processes import BenchError, Harness
+from serverless import CHAT_MODEL, Stream, read_stream, session, stream_chunks, versions
 
 PROMPTS = ("Tell me about Python lists.", "Tell me about Python loops.")  # greedy: > 64 tokens
 GOAL = 4.0
-
-
-@dataclass
-class Stream:
-    ttft: float | None  # seconds to the first chunk with content
-    total: float
-    completion_tokens: int
-    finish: str | None
 
 
 Sender = Callable[[int], Awaitable[Stream]]  # request number → its measured stream
@@ -66,25 +56,6 @@ def body(index: int, args: argparse.Namespace) -> dict[str, Any]:
         "temperature": args.temperature,
         "stream": True,
     }
-
-
-async def measure(chunks: AsyncIterator[dict[str, Any]]) -> Stream:
-    started = time.perf_counter()
-    ttft: float | None = None
-    usage: dict[str, Any] | None = None
-    finish: str | None = None
-    async for chunk in chunks:
-        if "error" in chunk:
-            raise BenchError(f"the stream failed: {chunk['error']}")
-        for choice in chunk.get("choices") or []:
-            if ttft is None and (choice.get("delta") or {}).get("content"):
-                ttft = time.perf_counter() - started
-            finish = choice.get("finish_reason") or finish
-        if chunk.get("usage"):
-            usage = chunk["usage"]
-    if usage is None:
-        raise BenchError("a stream ended without usage in its last chunk")
-    return Stream(ttft, time.perf_counter() - started, int(usage["completion_tokens"]), finish)
 
 
 # -- in-process ------------------------------------------------------------------------------------
@@ -105,7 +76,7 @@ async def in_process_sender(args: argparse.Namespace) -> tuple[Sender, Callable[
 
     async def send(index: int) -> Stream:
         request = ChatCompletionsRequest.model_validate(body(index, args))
-        return await measure(engine.chat_stream(request, {}))
+        return await read_stream(engine.chat_stream(request, {}))
 
     label = (
         f"in-process engine, {path}, maxBatch {args.max_batch or 'default'}, torch threads {torch_threads()}"
@@ -114,43 +85,23 @@ async def in_process_sender(args: argparse.Namespace) -> tuple[Sender, Callable[
 
 
 # -- over HTTP -------------------------------------------------------------------------------------
-def http_sender(session: aiohttp.ClientSession, uri: str, key: str, args: argparse.Namespace) -> Sender:
-    headers = {"api-key": key, "Content-Type": "application/json"}
-
-    async def chunks(index: int) -> AsyncIterator[dict[str, Any]]:
-        async with session.post(
-            f"{uri}/chat/completions", data=orjson.dumps(body(index, args)), headers=headers
-        ) as response:
-            if response.status != 200:
-                raise BenchError(
-                    f"chat stream answered {response.status}: {(await response.read())[:2000]!r}"
-                )
-            async for raw in response.content:
-                line = raw.strip()
-                if not line.startswith(b"data:"):
-                    continue
-                data = line[5:].strip()
-                if data == b"[DONE]":
-                    return
-                yield orjson.loads(data)
-
+def http_sender(client: aiohttp.ClientSession, uri: str, key: str, args: argparse.Namespace) -> Sender:
     async def send(index: int) -> Stream:
-        return await measure(chunks(index))
+        return await read_stream(stream_chunks(client, uri, key, body(index, args)))
 
     return send
 
 
 def deploy_own(server: Server) -> tuple[str, str]:
     """A world on our own server with an endpoint on maas-tiny-chat: (Target URI, key)."""
-    from inference import CHAT_MODEL, create_endpoint, in_catalog, setup_world, subscribe
+    from inference import in_catalog, setup_world, workspace_endpoint
 
     api = Api(server.base_url, server.token)
     try:
-        world = setup_world(api)
+        account = setup_world(api)
         if not in_catalog(api, CHAT_MODEL):
             raise BenchError(f"{CHAT_MODEL} is not in the server's catalog")
-        subscribe(api, world, CHAT_MODEL)
-        endpoint = create_endpoint(api, world, "chat", CHAT_MODEL)
+        endpoint = workspace_endpoint(api, account, "chat", CHAT_MODEL, marketplace=True)
         return endpoint.uri, endpoint.key
     finally:
         api.close()
@@ -265,10 +216,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def bench(args: argparse.Namespace, server: Server | None) -> tuple[list[Level], str]:
     if args.url or server is not None:
         uri, key = deploy_own(server) if server is not None else (args.url.rstrip("/"), args.key)
-        timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
-        connector = aiohttp.TCPConnector(limit=max(args.levels))
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            return await run_levels(http_sender(session, uri, key, args), args), f"over HTTP, {uri}"
+        async with session(max(args.levels)) as client:
+            return await run_levels(http_sender(client, uri, key, args), args), f"over HTTP, {uri}"
     send, close, label = await in_process_sender(args)
     try:
         return await run_levels(send, args), label
@@ -276,40 +225,17 @@ async def bench(args: argparse.Namespace, server: Server | None) -> tuple[list[L
         await close()
 
 
-def versions() -> str:
-    found = []
-    for name in ("torch", "transformers"):
-        try:
-            found.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            found.append(f"{name} missing")
-    return ", ".join(found)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     server: Server | None = None
-    data_dir: Path | None = None
-    try:
+    with Harness() as harness:
         if args.serve:
-            data_dir = Path(tempfile.mkdtemp(prefix="maas-bbench-"))
-            server = Server(data_dir, None, secrets.token_urlsafe(32))
+            server = harness.serve(Server(harness.tempdir("maas-bbench-"), None, secrets.token_urlsafe(32)))
             progress(f"starting maas serve on {server.base_url}")
             server.start()
         levels, label = asyncio.run(bench(args, server))
-    except BenchError as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        if server is not None:
-            print(f"\n--- server log (tail) ---\n{server.log_tail()}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    finally:
-        if server is not None:
-            server.stop()
-        if data_dir is not None:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    if harness.status:
+        return harness.status
     print()
     print(render(levels))
     print()
@@ -325,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"- machine: {os.cpu_count()} CPUs, Python {platform.python_version()} ({platform.machine()}); "
-        f"{versions()}; client and engine share the machine"
+        f"{versions(('torch', 'transformers'))}; client and engine share the machine"
     )
     return 0
 

@@ -34,16 +34,15 @@ import asyncio
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from controlplane import Api, BenchError, Server, percentile, progress
+from controlplane import Api, Server, percentile, progress, table
+from processes import BenchError, Harness, interrupt_on_sigterm
 from serverless import (
     CHAT_MODEL,
     POOLS,
@@ -62,7 +61,6 @@ from serverless import (
     session,
     set_serving,
     start_server,
-    table,
     wait_pool,
 )
 
@@ -497,19 +495,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, interrupt)
+    interrupt_on_sigterm()
     facts = machine()
-    data_dir = Path(tempfile.mkdtemp(prefix="maas-csbench-"))
     report = Report()
-    server: Server | None = None
-    status = 0
-    try:
+    with Harness(args.keep) as harness:
+        data_dir = harness.tempdir("maas-csbench-")
         if not args.skip_large:
             args.cache_dir.mkdir(parents=True, exist_ok=True)
         settings = {"MAAS_POOL_KEEP_ALIVE": "0"}
@@ -517,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
             settings["MAAS_REPLICA_THREADS"] = str(args.replica_threads)
         shown = " ".join(f"{k}={v}" for k, v in settings.items())
         progress(f"starting maas serve with {shown} (data dir {data_dir})")
-        server = start_server(data_dir, settings)
+        server = harness.serve(start_server(data_dir, settings))
         report.notes.append(f"server settings: {shown}")
         args.server_ready_at = time.monotonic()
         api = Api(server.base_url, server.token)
@@ -532,23 +524,8 @@ def main(argv: list[str] | None = None) -> int:
             report.notes.append(f"other processes on this machine used {busy} (on average)")
         finally:
             api.close()
-    except BenchError as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        if server is not None:
-            print(f"\n--- server log (tail) ---\n{server.log_tail()}", file=sys.stderr)
-        status = 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        status = 130
-    finally:
-        if server is not None:
-            server.stop()
-        if args.keep:
-            print(f"data directory kept: {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    if status:
-        return status
+    if harness.status:
+        return harness.status
     print()
     print(table(("measurement", "n", "p50 ms", "p90 ms", "max ms", "what"), report.rows))
     if report.large:

@@ -25,12 +25,10 @@ import math
 import os
 import platform
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -41,18 +39,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from processes import HOST, BenchError, Harness
 
 ML = "Microsoft.MachineLearningServices"
 ENDPOINT_TYPE = f"{ML}/workspaces/serverlessEndpoints"
 API_VERSION = "2024-01-01-preview"
 REGISTRY = "bench"
 LOCATION = "eastus2"
-HOST = "127.0.0.1"
 T = TypeVar("T")
-
-
-class BenchError(Exception):
-    """An unexpected answer from the server; the message carries the request and the response."""
 
 
 # -- the server ----------------------------------------------------------------------------------
@@ -225,13 +219,13 @@ def put_model(api: Api, index: int) -> None:
     api.put(f"/providers/Microsoft.MaaS/offers/bench-m{index}", offer)
 
 
-def endpoint_body(index: int) -> dict[str, Any]:
-    return {"properties": {"modelSettings": {"modelId": model_id(index)}}, "sku": {"name": "Consumption"}}
+def endpoint_body(model: str) -> dict[str, Any]:
+    return {"properties": {"modelSettings": {"modelId": model}}, "sku": {"name": "Consumption"}}
 
 
-def put_endpoint(api: Api, world: World, ws: str, name: str, model_index: int) -> str:
-    """PUT one new endpoint; returns its Azure-AsyncOperation URL."""
-    response = api.put(f"{world.endpoints_path(ws)}/{name}", endpoint_body(model_index), expect=(201,))
+def put_endpoint(api: Api, world: World, ws: str, name: str, model: str) -> str:
+    """PUT one new serverless endpoint on a model id; returns its Azure-AsyncOperation URL."""
+    response = api.put(f"{world.endpoints_path(ws)}/{name}", endpoint_body(model), expect=(201,))
     operation: str | None = response.headers.get("Azure-AsyncOperation")
     if not operation:
         raise BenchError(f"PUT {name} answered 201 without Azure-AsyncOperation: {dict(response.headers)}")
@@ -289,6 +283,26 @@ def timed(fn: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - start, result
 
 
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Plain text: the first column left-aligned, the others right-aligned, the last free text."""
+    every = [header, *rows]
+    widths = [max(len(row[i]) for row in every) for i in range(len(header) - 1)]
+    lines = []
+    for row in every:
+        left = row[0].ljust(widths[0])
+        middle = "  ".join(row[i].rjust(widths[i]) for i in range(1, len(widths)))
+        lines.append(f"{left}  {middle}  {row[-1]}".rstrip())
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return "\n".join(lines)
+
+
+def platform_facts() -> str:
+    return (
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()} ({platform.machine()}), "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
 @dataclass
 class Row:
     measurement: str
@@ -313,18 +327,12 @@ class Report:
 
         header = ("measurement", "n", "p50 ms", "p99 ms", "other")
         cells = [(r.measurement, str(r.n), num(r.p50_ms), num(r.p99_ms), r.other) for r in self.rows]
-        widths = [max(len(row[i]) for row in [header, *cells]) for i in range(4)]
-        lines = []
-        for row in [header, *cells]:
-            left = row[0].ljust(widths[0])
-            middle = "  ".join(row[i].rjust(widths[i]) for i in (1, 2, 3))
-            lines.append(f"{left}  {middle}  {row[4]}".rstrip())
-        lines.insert(1, "-" * max(len(line) for line in lines))
-        return "\n".join(lines)
+        return table(header, cells)
 
 
 # -- the phases ----------------------------------------------------------------------------------
 def setup_world(api: Api, world: World, workspaces: Sequence[str]) -> None:
+    """The subscription (an account paying by CreditCard), its resource group and these workspaces."""
     billing = {"billingProfile": {"paymentMethod": "CreditCard", "offerType": "PayAsYouGo"}}
     api.put(world.sub_path, {"properties": billing})
     api.put(world.rg_path, {"location": LOCATION})
@@ -351,7 +359,7 @@ def bench_create(
 
     def one(index: int) -> tuple[float, int]:
         start = time.perf_counter()
-        operation = put_endpoint(api, world, ws, world.endpoint_name("c", index), index)
+        operation = put_endpoint(api, world, ws, world.endpoint_name("c", index), model_id(index))
         put_done = time.perf_counter()
         polls = wait_succeeded(api, operation, poll_s)
         with lock:
@@ -406,7 +414,8 @@ def bulk_create(
     def one(k: int) -> None:
         ws, j = plan[k]
         start = time.perf_counter()
-        operations[k] = put_endpoint(api, world, ws, world.endpoint_name(f"w{workspaces.index(ws)}-", j), j)
+        name = world.endpoint_name(f"w{workspaces.index(ws)}-", j)
+        operations[k] = put_endpoint(api, world, ws, name, model_id(j))
         put_times[k] = time.perf_counter() - start
         with lock:
             done[0] += 1
@@ -579,33 +588,18 @@ def run(args: argparse.Namespace, server: Server, report: Report) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    data_dir = Path(tempfile.mkdtemp(prefix="maas-bench-"))
-    token = secrets.token_urlsafe(32)
-    server = Server(data_dir, args.database_url, token)
     report = Report()
     scheme = (args.database_url or "sqlite://").split(":", 1)[0]
-    status = 0
-    try:
+    with Harness(args.keep) as harness:
+        data_dir = harness.tempdir("maas-bench-")
+        server = harness.serve(Server(data_dir, args.database_url, secrets.token_urlsafe(32)))
         progress(f"starting maas serve on {server.base_url} (data dir {data_dir}, database {scheme})")
         server.start()
         started = time.perf_counter()
         run(args, server, report)
         report.notes.append(f"benchmark wall time (after server start): {time.perf_counter() - started:.1f}s")
-    except BenchError as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        print(f"\n--- server log (tail) ---\n{server.log_tail()}", file=sys.stderr)
-        status = 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        status = 130
-    finally:
-        server.stop()
-        if args.keep:
-            print(f"data directory kept: {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    if status:
-        return status
+    if harness.status:
+        return harness.status
 
     print()
     print(report.render())
@@ -613,9 +607,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in report.notes:
         print(f"- {note}")
     print(
-        f"- machine: {os.cpu_count()} CPUs, Python {platform.python_version()} ({platform.machine()}), "
-        f"{platform.system()} {platform.release()}; database URL scheme: {scheme}; client and server "
-        "share the machine"
+        f"- machine: {platform_facts()}; database URL scheme: {scheme}; client and server share the machine"
     )
     return 0
 

@@ -31,18 +31,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import shutil
-import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
-from controlplane import Api, BenchError, Server, percentile, progress
+from controlplane import Api, Server, percentile, progress, table
+from processes import BenchError, Harness, interrupt_on_sigterm
 from serverless import (
     CHAT_MODEL,
     POOLS,
@@ -56,7 +53,6 @@ from serverless import (
     pool_of,
     session,
     start_server,
-    table,
 )
 
 B_PROMPT = "What does the word ocean mean? Answer in one sentence."
@@ -395,13 +391,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, interrupt)
+    interrupt_on_sigterm()
     facts = machine()
     settings = {}
     if args.max_replicas is not None:
@@ -410,16 +402,14 @@ def main(argv: list[str] | None = None) -> int:
         settings["MAAS_POOL_MAX_CONCURRENCY"] = str(args.max_concurrency)
     if args.replica_threads is not None:
         settings["MAAS_REPLICA_THREADS"] = str(args.replica_threads)
-    data_dir = Path(tempfile.mkdtemp(prefix="maas-fbench-"))
-    server: Server | None = None
-    status = 0
     phases: list[Phase] = []
     pool: dict[str, Any] = {}
-    try:
+    with Harness(args.keep) as harness:
+        data_dir = harness.tempdir("maas-fbench-")
         progress(
             f"starting maas serve ({', '.join(f'{k}={v}' for k, v in settings.items()) or 'pool defaults'})"
         )
-        server = start_server(data_dir, settings)
+        server = harness.serve(start_server(data_dir, settings))
         api = Api(server.base_url, server.token)
         try:
             a, b = Account.create(api, "fa"), Account.create(api, "fb")
@@ -433,23 +423,8 @@ def main(argv: list[str] | None = None) -> int:
             pool = pool_of(api, TINY) or {}
         finally:
             api.close()
-    except BenchError as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        if server is not None:
-            print(f"\n--- server log (tail) ---\n{server.log_tail()}", file=sys.stderr)
-        status = 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        status = 130
-    finally:
-        if server is not None:
-            server.stop()
-        if args.keep:
-            print(f"data directory kept: {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    if status:
-        return status
+    if harness.status:
+        return harness.status
 
     print()
     print(render(phases, args))

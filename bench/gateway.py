@@ -31,35 +31,30 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import orjson
-from controlplane import (
-    LOCATION,
-    Api,
-    BenchError,
-    Server,
-    World,
-    free_port,
-    percentile,
-    progress,
-    wait_succeeded,
-)
+from controlplane import Api, Server, free_port, percentile, platform_facts, progress
 from litellm_proxy import LITELLM_DEFAULT, UPSTREAM_MODEL, LiteLLM, litellm_forbidden, litellm_venv
-from processes import HOST, settled_cpu_seconds, stop_process, wait_port
+from processes import (
+    HOST,
+    BenchError,
+    Harness,
+    interrupt_on_sigterm,
+    settled_cpu_seconds,
+    stop_process,
+    wait_port,
+)
+from serverless import Account, create_endpoint, register_model
 
 BENCH_DIR = Path(__file__).resolve().parent
 REGISTRY = "gwbench"
@@ -95,32 +90,21 @@ class Upstream:
 # -- the MaaS world ------------------------------------------------------------------------------
 def setup_maas(api: Api, upstream_url: str) -> tuple[str, str]:
     """Account, resource group, workspace, model + FirstParty offer, endpoint; (Target URI, key)."""
-    world = World(sub=str(uuid.uuid4()), tag=f"g{secrets.token_hex(3)}")
-    billing = {"billingProfile": {"paymentMethod": "CreditCard", "offerType": "PayAsYouGo"}}
-    api.put(world.sub_path, {"properties": billing})
-    api.put(world.rg_path, {"location": LOCATION})
-    api.put(world.ws_path("gateway"), {"location": LOCATION})
+    account = Account.create(api, "g")
+    account.workspace(api, "gateway")
     artifact = {"kind": "openai-upstream", "url": upstream_url, "upstreamModel": UPSTREAM_MODEL}
-    model = {"properties": {"artifact": artifact, "task": "chat-completion", "description": "gateway bench"}}
-    api.put(f"/registries/{REGISTRY}/models/relay/versions/1", model)
-    model_id = f"azureml://registries/{REGISTRY}/models/relay"
     meters = [
         {"meterId": "paygo-inference-input-tokens", "pricePer1K": 0.0001, "currency": "USD"},
         {"meterId": "paygo-inference-output-tokens", "pricePer1K": 0.0002, "currency": "USD"},
     ]
-    offer = {
-        "properties": {"modelId": model_id, "publisherId": "bench", "kind": "FirstParty", "meters": meters}
-    }
-    api.put(f"/providers/Microsoft.MaaS/offers/{REGISTRY}-relay", offer)
-    path = f"{world.endpoints_path('gateway')}/{world.endpoint_name('relay', 0)}"
-    body = {"properties": {"modelSettings": {"modelId": model_id}}, "sku": {"name": "Consumption"}}
-    response = api.put(path, body, expect=(201,))
-    wait_succeeded(api, response.headers["Azure-AsyncOperation"], 0.02)
-    uri = str(api.get(path).json()["properties"]["inferenceEndpoint"]["uri"])
-    key = str(api.request("POST", f"{path}/listKeys", expect=(200,)).json()["primaryKey"])
-    if not uri.startswith(api.base_url + "/"):
-        raise BenchError(f"the Target URI {uri} does not point at the benchmark's server {api.base_url}")
-    return uri.rstrip("/"), key
+    model_id = register_model(api, REGISTRY, "relay", artifact, description="gateway bench", meters=meters)
+    world = account.world
+    endpoint = create_endpoint(api, world, "gateway", world.endpoint_name("relay", 0), model_id, poll=0.02)
+    if not endpoint.uri.startswith(api.base_url + "/"):
+        raise BenchError(
+            f"the Target URI {endpoint.uri} does not point at the benchmark's server {api.base_url}"
+        )
+    return endpoint.uri, endpoint.key
 
 
 # -- load generation -----------------------------------------------------------------------------
@@ -456,22 +440,17 @@ def choose_loadgen(requested: str) -> str:
     return requested
 
 
-def interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, interrupt)  # a kill cleans up like Ctrl-C
-    workdir = Path(tempfile.mkdtemp(prefix="maas-gwbench-"))
-    token = secrets.token_urlsafe(32)
-    upstream = Upstream(workdir)
-    server = Server(workdir, None, token)
-    litellm: LiteLLM | None = None
+    interrupt_on_sigterm()
     results: list[Result] = []
     notes: list[str] = []
-    status = 0
-    try:
+    with Harness(args.keep, kept="temporary directory", log="maas server log") as harness:
+        workdir = harness.tempdir("maas-gwbench-")
+        token = secrets.token_urlsafe(32)
+        upstream = Upstream(workdir)
+        harness.stop_at_end(upstream.stop)
+        server = harness.serve(Server(workdir, None, token))
         loadgen = choose_loadgen(args.loadgen)
         if loadgen == "wrk":
             version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
@@ -513,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if bin_dir is not None:
             litellm = LiteLLM(bin_dir, workdir, upstream.url)
+            harness.stop_at_end(litellm.stop)
             progress("starting LiteLLM proxy (about 10 s)")
             took = litellm.start()
             assert litellm.proc is not None
@@ -543,24 +523,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {result.load.rps:,.0f} req/s, p50 {result.load.p50_ms:.3f} ms, "
                     f"p99 {result.load.p99_ms:.3f} ms, errors {result.load.errors}"
                 )
-    except BenchError as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        print(f"\n--- maas server log (tail) ---\n{server.log_tail()}", file=sys.stderr)
-        status = 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        status = 130
-    finally:
-        if litellm is not None:
-            litellm.stop()
-        server.stop()
-        upstream.stop()
-        if args.keep:
-            print(f"temporary directory kept: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if status:
-        return status
+    if harness.status:
+        return harness.status
 
     print()
     print(render(results))
@@ -579,10 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.warmup:g}s warm-up, keep-alive connections, loopback; load generator, upstream and "
         "server share the machine"
     )
-    print(
-        f"- machine: {os.cpu_count()} CPUs, Python {platform.python_version()} ({platform.machine()}), "
-        f"{platform.system()} {platform.release()}"
-    )
+    print(f"- machine: {platform_facts()}")
     return 0
 
 

@@ -27,26 +27,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
-import os
-import platform
 import secrets
-import shutil
-import signal
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import httpx
 import orjson
-from controlplane import LOCATION, Api, BenchError, Server, World, percentile, progress, wait_succeeded
+from controlplane import Api, Server, percentile, platform_facts, progress, table
+from processes import BenchError, Harness, interrupt_on_sigterm
+from serverless import (
+    CHAT_MODEL,
+    Account,
+    Endpoint,
+    Stream,
+    create_endpoint,
+    read_stream,
+    register_model,
+    session,
+    stream_chunks,
+    versions,
+)
 
-CHAT_MODEL = "azureml://registries/maas/models/maas-tiny-chat"
+WORKSPACE = "inference"
 EMBED_MODEL = "azureml://registries/maas/models/wordllama-embed"
 LOCAL_REGISTRY = "ibench"
 PROMPT = "What does the word ocean mean? Answer in one sentence."
@@ -63,21 +68,11 @@ SENTENCES = [
 
 
 # -- the world -----------------------------------------------------------------------------------
-@dataclass
-class Endpoint:
-    name: str
-    uri: str
-    key: str
-    model: str
-
-
-def setup_world(api: Api) -> World:
-    world = World(sub=str(uuid.uuid4()), tag=f"i{secrets.token_hex(3)}")
-    billing = {"billingProfile": {"paymentMethod": "CreditCard", "offerType": "PayAsYouGo"}}
-    api.put(world.sub_path, {"properties": billing})
-    api.put(world.rg_path, {"location": LOCATION})
-    api.put(world.ws_path("inference"), {"location": LOCATION})
-    return world
+def setup_world(api: Api) -> Account:
+    """An account (CreditCard) with a resource group and the workspace "inference"."""
+    account = Account.create(api, "i")
+    account.workspace(api, WORKSPACE)
+    return account
 
 
 def in_catalog(api: Api, model_id: str) -> bool:
@@ -90,82 +85,29 @@ def register_local(api: Api, path: Path) -> str:
     """A local Hugging Face folder as catalog model ibench/local-chat with a free FirstParty offer."""
     if not (path / "config.json").is_file():
         raise BenchError(f"--model-path {path}: no config.json there (not a Hugging Face model folder)")
-    artifact = {"kind": "huggingface", "path": str(path.resolve())}
-    body = {"properties": {"artifact": artifact, "task": "chat-completion", "description": "inference bench"}}
-    api.put(f"/registries/{LOCAL_REGISTRY}/models/local-chat/versions/1", body)
-    model_id = f"azureml://registries/{LOCAL_REGISTRY}/models/local-chat"
-    offer = {"properties": {"modelId": model_id, "publisherId": "bench", "kind": "FirstParty", "meters": []}}
-    api.put(f"/providers/Microsoft.MaaS/offers/{LOCAL_REGISTRY}-local-chat", offer)
-    return model_id
+    return register_model(api, LOCAL_REGISTRY, "local-chat", path, description="inference bench")
 
 
-def subscribe(api: Api, world: World, model_id: str) -> None:
-    """Marketplace offers need the workspace's subscription (accepting the terms) first."""
-    name = model_id.rsplit("/", 1)[1]
-    path = f"{world.ws_path('inference')}/marketplaceSubscriptions/{name}"
-    response = api.put(path, {"properties": {"modelId": model_id}})
-    operation = response.headers.get("Azure-AsyncOperation")
-    if operation:
-        wait_succeeded(api, operation, 0.05)
-
-
-def create_endpoint(api: Api, world: World, kind: str, model_id: str) -> Endpoint:
-    name = world.endpoint_name(kind, 0)
-    path = f"{world.endpoints_path('inference')}/{name}"
-    body = {"properties": {"modelSettings": {"modelId": model_id}}, "sku": {"name": "Consumption"}}
-    response = api.put(path, body, expect=(201,))
-    wait_succeeded(api, response.headers["Azure-AsyncOperation"], 0.05)
-    uri = str(api.get(path).json()["properties"]["inferenceEndpoint"]["uri"]).rstrip("/")
-    key = str(api.request("POST", f"{path}/listKeys", expect=(200,)).json()["primaryKey"])
-    return Endpoint(name, uri, key, model_id)
+def workspace_endpoint(
+    api: Api, account: Account, kind: str, model_id: str, marketplace: bool = False
+) -> Endpoint:
+    """An endpoint `{tag}-{kind}0` on model_id in the workspace; with marketplace, the workspace
+    subscribes to the model's marketplace offer (accepting its terms) first."""
+    if marketplace:
+        account.subscribe(api, WORKSPACE, model_id)
+    world = account.world
+    return create_endpoint(api, world, WORKSPACE, world.endpoint_name(kind, 0), model_id)
 
 
 # -- chat ----------------------------------------------------------------------------------------
-@dataclass
-class Stream:
-    ttft: float | None  # seconds to the first chunk with content
-    total: float
-    completion_tokens: int
-    finish: str | None
-
-
-async def one_stream(session: aiohttp.ClientSession, endpoint: Endpoint, max_tokens: int) -> Stream:
+async def one_stream(client: aiohttp.ClientSession, endpoint: Endpoint, max_tokens: int) -> Stream:
     body = {
         "messages": [{"role": "user", "content": PROMPT}],
         "max_tokens": max_tokens,
         "temperature": 0,
         "stream": True,
     }
-    headers = {"api-key": endpoint.key, "Content-Type": "application/json"}
-    started = time.perf_counter()
-    ttft: float | None = None
-    usage: dict[str, Any] | None = None
-    finish: str | None = None
-    async with session.post(
-        f"{endpoint.uri}/chat/completions", data=orjson.dumps(body), headers=headers
-    ) as r:
-        if r.status != 200:
-            raise BenchError(f"chat stream answered {r.status}: {(await r.read())[:2000]!r}")
-        async for raw in r.content:
-            line = raw.strip()
-            if not line.startswith(b"data:"):
-                continue
-            data = line[5:].strip()
-            if data == b"[DONE]":
-                break
-            chunk = orjson.loads(data)
-            if "error" in chunk:
-                raise BenchError(f"the stream failed: {chunk['error']}")
-            for choice in chunk.get("choices") or []:
-                if ttft is None and (choice.get("delta") or {}).get("content"):
-                    ttft = time.perf_counter() - started
-                finish = choice.get("finish_reason") or finish
-            if chunk.get("usage"):
-                usage = chunk["usage"]
-    total = time.perf_counter() - started
-    if usage is None:
-        raise BenchError("the chat stream ended without usage in its last chunks")
-    return Stream(ttft, total, int(usage.get("completion_tokens", 0)), finish)
+    return await read_stream(stream_chunks(client, endpoint.uri, endpoint.key, body))
 
 
 async def chat_level(
@@ -175,15 +117,12 @@ async def chat_level(
     for index in range(count):
         queue.put_nowait(index)
     results: list[Stream] = []
-    timeout = aiohttp.ClientTimeout(total=None, sock_read=600)
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=concurrency), timeout=timeout
-    ) as session:
+    async with session(concurrency) as client:
 
         async def worker() -> None:
             while not queue.empty():
                 queue.get_nowait()
-                results.append(await one_stream(session, endpoint, max_tokens))
+                results.append(await one_stream(client, endpoint, max_tokens))
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -224,15 +163,7 @@ class Report:
     HEADER = ("measurement", "conc", "n", "rate", "p50 ms", "p99 ms", "other")
 
     def render(self) -> str:
-        rows = [self.HEADER, *self.rows]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(self.HEADER) - 1)]
-        lines = []
-        for row in rows:
-            left = row[0].ljust(widths[0])
-            middle = "  ".join(row[i].rjust(widths[i]) for i in range(1, len(widths)))
-            lines.append(f"{left}  {middle}  {row[-1]}".rstrip())
-        lines.insert(1, "-" * max(len(line) for line in lines))
-        return "\n".join(lines)
+        return table(self.HEADER, self.rows)
 
 
 def ms(values: list[float], q: float) -> str:
@@ -360,31 +291,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def versions() -> str:
-    found = []
-    for name in ("torch", "transformers", "wordllama"):
-        try:
-            found.append(f"{name} {importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            found.append(f"{name} missing")
-    return ", ".join(found)
-
-
 def run(args: argparse.Namespace, server: Server, report: Report) -> None:
     api = Api(server.base_url, server.token)
     try:
-        world = setup_world(api)
+        account = setup_world(api)
         chat: Endpoint | None = None
         label = ""
         if not args.skip_chat:
             if args.model_path is not None:
                 model_id = register_local(api, args.model_path)
-                chat = create_endpoint(api, world, "chat", model_id)
+                chat = workspace_endpoint(api, account, "chat", model_id)
                 label = f"local:{args.model_path.name}"
                 report.notes.append(f"chat model: {args.model_path.resolve()} (--model-path)")
             elif in_catalog(api, CHAT_MODEL):
-                subscribe(api, world, CHAT_MODEL)
-                chat = create_endpoint(api, world, "chat", CHAT_MODEL)
+                chat = workspace_endpoint(api, account, "chat", CHAT_MODEL, marketplace=True)
                 label = "maas-tiny-chat"
                 report.notes.append(f"chat model: {CHAT_MODEL} (marketplace offer, workspace subscribed)")
             else:
@@ -395,7 +315,7 @@ def run(args: argparse.Namespace, server: Server, report: Report) -> None:
                 )
                 progress(message)
                 report.notes.append(message)
-        embed = None if args.skip_embeddings else create_endpoint(api, world, "embed", EMBED_MODEL)
+        embed = None if args.skip_embeddings else workspace_endpoint(api, account, "embed", EMBED_MODEL)
     finally:
         api.close()
     if chat is not None:
@@ -404,36 +324,18 @@ def run(args: argparse.Namespace, server: Server, report: Report) -> None:
         bench_embeddings(embed, args, report)
 
 
-def interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, interrupt)  # a kill cleans up like Ctrl-C
-    data_dir = Path(tempfile.mkdtemp(prefix="maas-ibench-"))
-    server = Server(data_dir, None, secrets.token_urlsafe(32))
+    interrupt_on_sigterm()
     report = Report()
-    status = 0
-    try:
+    with Harness(args.keep) as harness:
+        data_dir = harness.tempdir("maas-ibench-")
+        server = harness.serve(Server(data_dir, None, secrets.token_urlsafe(32)))
         progress(f"starting maas serve on {server.base_url} (data dir {data_dir})")
         server.start()
         run(args, server, report)
-    except BenchError as exc:
-        print(f"\nFAILED: {exc}", file=sys.stderr)
-        print(f"\n--- server log (tail) ---\n{server.log_tail()}", file=sys.stderr)
-        status = 1
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        status = 130
-    finally:
-        server.stop()
-        if args.keep:
-            print(f"data directory kept: {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
-    if status:
-        return status
+    if harness.status:
+        return harness.status
 
     print()
     if report.rows:
@@ -447,10 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             "tok/s = sum of completion_tokens / wall time of the level; "
             "TTFT = send to the first chunk with content"
         )
-    print(
-        f"- machine: {os.cpu_count()} CPUs, Python {platform.python_version()} ({platform.machine()}), "
-        f"{platform.system()} {platform.release()}; {versions()}; client and server share the machine"
-    )
+    print(f"- machine: {platform_facts()}; {versions()}; client and server share the machine")
     return 0
 
 

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import httpx
-from controlplane import BenchError, free_port, progress
-from processes import HOST, stop_process, tail
+from controlplane import free_port, progress
+from processes import HOST, BenchError, stop_process, tail
 
 LITELLM_DEFAULT = "1.108.7"
 UPSTREAM_MODEL = "fake-model"  # the model name the fake upstream and the benchmark body use

@@ -1,32 +1,43 @@
-"""Helpers shared by the serverless-pool benchmarks (`coldstart.py`, `fairness.py`).
+"""Helpers shared by the benchmarks that create serverless endpoints and send chat requests through
+them (`inference.py`, `gateway.py`, `batching.py --serve`, and the serverless-pool benchmarks
+`coldstart.py` and `fairness.py`).
 
 A `maas serve` of our own with extra `MAAS_*` settings, accounts (one Azure subscription each,
-with a resource group and workspaces), a workspace's marketplace subscription and serverless
-endpoint on a catalog model, the operator's pools API (`GET /providers/Microsoft.MaaS/pools`),
-`/metrics`, and one chat request (streamed or not) through a Target URI. Everything talks to
-127.0.0.1 over HTTP only.
+with a resource group and workspaces), catalog models with a FirstParty offer, a workspace's
+marketplace subscription and serverless endpoint on a catalog model, the operator's pools API
+(`GET /providers/Microsoft.MaaS/pools`), `/metrics`, and chat requests (streamed or not) through a
+Target URI. Everything talks to 127.0.0.1 over HTTP only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
-import platform
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
-from controlplane import LOCATION, Api, BenchError, Server, World, wait_succeeded
-from inference import CHAT_MODEL, Endpoint, versions
+from controlplane import (
+    LOCATION,
+    Api,
+    Server,
+    World,
+    platform_facts,
+    put_endpoint,
+    setup_world,
+    wait_succeeded,
+)
+from processes import BenchError
 
+CHAT_MODEL = "azureml://registries/maas/models/maas-tiny-chat"
 POOLS = "/providers/Microsoft.MaaS/pools"
-__all__ = ["CHAT_MODEL", "POOLS", "Account", "Endpoint", "start_server"]
 
 
 # -- the server ------------------------------------------------------------------------------------
@@ -64,6 +75,27 @@ def start_server(data_dir: Path, settings: dict[str, str], timeout: float = 90.0
 
 # -- accounts, workspaces, endpoints -----------------------------------------------------------------
 @dataclass
+class Endpoint:
+    name: str
+    uri: str
+    key: str
+    model: str
+
+
+def create_endpoint(
+    api: Api, world: World, ws: str, name: str, model_id: str, poll: float = 0.05
+) -> Endpoint:
+    """A serverless endpoint on model_id in workspace ws, once its operation reads Succeeded (polled
+    every `poll` s): its Target URI and primary key."""
+    operation = put_endpoint(api, world, ws, name, model_id)
+    wait_succeeded(api, operation, poll)
+    path = f"{world.endpoints_path(ws)}/{name}"
+    uri = str(api.get(path).json()["properties"]["inferenceEndpoint"]["uri"]).rstrip("/")
+    key = str(api.request("POST", f"{path}/listKeys", expect=(200,)).json()["primaryKey"])
+    return Endpoint(name, uri, key, model_id)
+
+
+@dataclass
 class Account:
     """One Azure subscription (a MaaS account paying by CreditCard) with one resource group."""
 
@@ -72,9 +104,7 @@ class Account:
     @classmethod
     def create(cls, api: Api, tag: str) -> Account:
         world = World(sub=str(uuid.uuid4()), tag=f"{tag}{secrets.token_hex(3)}")
-        billing = {"billingProfile": {"paymentMethod": "CreditCard", "offerType": "PayAsYouGo"}}
-        api.put(world.sub_path, {"properties": billing})
-        api.put(world.rg_path, {"location": LOCATION})
+        setup_world(api, world, [])
         return cls(world)
 
     @property
@@ -98,27 +128,36 @@ class Account:
         self.workspace(api, ws)
         if marketplace:
             self.subscribe(api, ws, model_id)
-        name = f"{self.world.tag}-{kind}"
-        path = f"{self.world.endpoints_path(ws)}/{name}"
-        body = {"properties": {"modelSettings": {"modelId": model_id}}, "sku": {"name": "Consumption"}}
-        response = api.put(path, body, expect=(201,))
-        wait_succeeded(api, response.headers["Azure-AsyncOperation"], 0.05)
-        uri = str(api.get(path).json()["properties"]["inferenceEndpoint"]["uri"]).rstrip("/")
-        key = str(api.request("POST", f"{path}/listKeys", expect=(200,)).json()["primaryKey"])
-        return Endpoint(name, uri, key, model_id)
+        return create_endpoint(api, self.world, ws, f"{self.world.tag}-{kind}", model_id)
 
 
 def register_model(
-    api: Api, registry: str, name: str, path: Path, serving: dict[str, Any] | None = None
+    api: Api,
+    registry: str,
+    name: str,
+    artifact: Path | dict[str, Any],
+    serving: dict[str, Any] | None = None,
+    *,
+    description: str = "bench",
+    meters: list[dict[str, Any]] | None = None,
 ) -> str:
-    """A local Hugging Face folder as a catalog model with a free FirstParty offer; its model id."""
-    artifact = {"kind": "huggingface", "path": str(path.resolve())}
-    properties: dict[str, Any] = {"artifact": artifact, "task": "chat-completion", "description": "bench"}
+    """A chat-completion catalog model (version 1) with a FirstParty offer, free unless `meters`
+    are given; its model id. An artifact that is a Path is a local Hugging Face folder."""
+    if isinstance(artifact, Path):
+        artifact = {"kind": "huggingface", "path": str(artifact.resolve())}
+    properties: dict[str, Any] = {"artifact": artifact, "task": "chat-completion", "description": description}
     if serving:
         properties["serving"] = serving
     api.put(f"/registries/{registry}/models/{name}/versions/1", {"properties": properties})
     model_id = f"azureml://registries/{registry}/models/{name}"
-    offer = {"properties": {"modelId": model_id, "publisherId": "bench", "kind": "FirstParty", "meters": []}}
+    offer = {
+        "properties": {
+            "modelId": model_id,
+            "publisherId": "bench",
+            "kind": "FirstParty",
+            "meters": meters or [],
+        }
+    }
     api.put(f"/providers/Microsoft.MaaS/offers/{registry}-{name}", offer)
     return model_id
 
@@ -225,6 +264,59 @@ class Answer:
     error: str = ""  # the error code of a refusal (503/429), when refusals were allowed
 
 
+@dataclass
+class Stream:
+    ttft: float | None  # seconds to the first chunk with content
+    total: float
+    completion_tokens: int
+    finish: str | None
+
+
+async def read_stream(chunks: AsyncIterator[dict[str, Any]]) -> Stream:
+    """Read a chat stream's chunks to the end: time to the first content, total time, the
+    completion_tokens of its usage (which it must carry) and its last finish reason."""
+    started = time.perf_counter()
+    ttft: float | None = None
+    usage: dict[str, Any] | None = None
+    finish: str | None = None
+    async for chunk in chunks:
+        if "error" in chunk:
+            raise BenchError(f"the stream failed: {chunk['error']}")
+        for choice in chunk.get("choices") or []:
+            if ttft is None and (choice.get("delta") or {}).get("content"):
+                ttft = time.perf_counter() - started
+            finish = choice.get("finish_reason") or finish
+        if chunk.get("usage"):
+            usage = chunk["usage"]
+    if usage is None:
+        raise BenchError("the chat stream ended without usage in its last chunks")
+    return Stream(ttft, time.perf_counter() - started, int(usage.get("completion_tokens", 0)), finish)
+
+
+async def sse_data(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The data of each server-sent event of a chat stream, up to `[DONE]`."""
+    async for raw in content:
+        line = raw.strip()
+        if not line.startswith(b"data:"):
+            continue
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            return
+        yield data
+
+
+async def stream_chunks(
+    client: aiohttp.ClientSession, uri: str, key: str, body: dict[str, Any]
+) -> AsyncIterator[dict[str, Any]]:
+    """POST a streamed chat request to a Target URI; the chunks of its answer."""
+    headers = {"api-key": key, "Content-Type": "application/json"}
+    async with client.post(f"{uri}/chat/completions", data=orjson.dumps(body), headers=headers) as r:
+        if r.status != 200:
+            raise BenchError(f"chat stream answered {r.status}: {(await r.read())[:2000]!r}")
+        async for data in sse_data(r.content):
+            yield orjson.loads(data)
+
+
 def chat_body(prompt: str, max_tokens: int, stream: bool, temperature: float = 0.0) -> bytes:
     body: dict[str, Any] = {
         "messages": [{"role": "user", "content": prompt}],
@@ -263,13 +355,7 @@ async def chat(
             answer = orjson.loads(await r.read())
             usage = answer.get("usage") or {}
             return Answer(None, None, time.perf_counter() - started, int(usage.get("completion_tokens", 0)))
-        async for raw in r.content:
-            line = raw.strip()
-            if not line.startswith(b"data:"):
-                continue
-            data = line[5:].strip()
-            if data == b"[DONE]":
-                break
+        async for data in sse_data(r.content):
             now = time.perf_counter() - started
             first = now if first is None else first
             chunk = orjson.loads(data)
@@ -329,23 +415,19 @@ def others_cpu(since: CpuMark) -> float:
 
 
 # -- report --------------------------------------------------------------------------------------------
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """Plain text: the first column left-aligned, the others right-aligned, the last free text."""
-    every = [header, *rows]
-    widths = [max(len(row[i]) for row in every) for i in range(len(header) - 1)]
-    lines = []
-    for row in every:
-        left = row[0].ljust(widths[0])
-        middle = "  ".join(row[i].rjust(widths[i]) for i in range(1, len(widths)))
-        lines.append(f"{left}  {middle}  {row[-1]}".rstrip())
-    lines.insert(1, "-" * max(len(line) for line in lines))
-    return "\n".join(lines)
+def versions(names: tuple[str, ...] = ("torch", "transformers", "wordllama")) -> str:
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{name} missing")
+    return ", ".join(found)
 
 
 def machine() -> str:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()} ({platform.machine()}), "
-        f"{platform.system()} {platform.release()}; {versions()}; load average before the run {load}; "
+        f"{platform_facts()}; {versions()}; load average before the run {load}; "
         "client and server share the machine"
     )
