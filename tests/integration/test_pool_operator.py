@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from maas.core.settings import Settings
+from maas.server.app import create_server_app
 from support.api import Api, World
 from support.gateway import deploy, put_model
 
@@ -134,3 +136,24 @@ def test_model_that_cannot_load_is_503_and_the_pool_shows_why(
     props = _pool(api)["properties"]
     assert props["state"] == "Failed" and props["error"] and props["error"] in messages.pop()
     assert props["replicaCount"] == 0 and props["coldStarts"] == 0
+
+
+def test_pinned_models_with_endpoints_start_with_the_server(api: Api, settings: Settings) -> None:
+    put_model(api, CHAT_MODEL, SHIPPED, serving={"keepAlive": "pinned"})
+    put_model(api, "azureml://registries/pool-tests/models/lazy", SHIPPED)  # not pinned
+    world = api.world()
+    deploy(api, world, "pinned", CHAT_MODEL)
+    deploy(api, world, "lazy", "azureml://registries/pool-tests/models/lazy")
+    # another server process on the same store: no request reaches it, yet the pinned pool runs
+    with TestClient(create_server_app(settings), raise_server_exceptions=False) as second:
+        other = Api(second, api.token)
+        deadline = time.monotonic() + 30
+        while True:
+            pools = {p["properties"]["model"]: p["properties"] for p in other.ok(other.get(POOLS))["value"]}
+            if pools.get("tiny-chat", {}).get("replicaCount") == 1:
+                break
+            assert time.monotonic() < deadline, pools
+            time.sleep(0.05)
+        assert pools["tiny-chat"]["keepAlive"] == "pinned"
+        assert pools["tiny-chat"]["coldStarts"] == 0 and pools["tiny-chat"]["requests"] == 0
+        assert "lazy" not in pools

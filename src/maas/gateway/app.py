@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from starlette.types import Receive, Scope, Send
 
-from maas.controlplane.services.directory import EndpointView
+from maas.controlplane.services.directory import EndpointView, ModelView
 from maas.core.errors import MaasError, NotFound
 from maas.gateway.directory import Directory
 from maas.gateway.errors import render
@@ -51,8 +51,11 @@ class Runtime:
 
 
 def spec_of(view: EndpointView) -> ModelSpec:
-    model = view.model
-    assert model is not None
+    assert view.model is not None
+    return model_spec(view.model)
+
+
+def model_spec(model: ModelView) -> ModelSpec:
     return ModelSpec(
         version_id=model.version_id,
         name=model.name,

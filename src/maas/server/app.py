@@ -7,13 +7,16 @@ The gateway is a bare ASGI app on the hot path; the control plane is FastAPI. Th
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from maas.controlplane.api.app import create_app
 from maas.controlplane.services.context import Services
+from maas.controlplane.services.directory import pinned_models
 from maas.core.settings import Settings
-from maas.gateway.app import Gateway, Runtime
+from maas.gateway.app import Gateway, Runtime, model_spec
 from maas.gateway.directory import Directory
 from maas.serving.pool.base import Pools
 from maas.serving.pool.config import PoolDefaults
@@ -51,6 +54,9 @@ class GatewayRuntime:
         pools = make_pools(self.settings)
         await pools.start()
         self.runtime = Runtime(directory=Directory(services, self.ttl), pools=pools)
+        # pinned models that serve endpoints start with the server, not on their first request
+        for model, region in await asyncio.to_thread(pinned_models, services):
+            pools.warm(model_spec(model), region)
 
     async def stop(self) -> None:
         if self.runtime is not None:

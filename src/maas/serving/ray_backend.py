@@ -195,6 +195,10 @@ class RayPool:
         self.error = None
         self.cold_since = None
 
+    def warm(self) -> None:
+        if self.error is None and self.handles is None and (self.deploying is None or self.deploying.done()):
+            self.deploying = asyncio.get_running_loop().create_task(self._deploy(self._generation))
+
     async def restart(self) -> None:
         self._reset()
         await asyncio.to_thread(ray_deployments.delete, self.name)

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.context import Services
 from maas.controlplane.services.endpoints import NAME_IN_REGION
 from maas.controlplane.store.repository import Repository
+from maas.core.ids import ENDPOINT_TYPE
 
 
 @dataclass(frozen=True)
@@ -48,20 +50,7 @@ def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView 
             return None
         keys = repo.get_keys(endpoint.id)
         version = repo.get(endpoint.properties.get("_modelVersionId", ""))
-        model = None
-        if version is not None:
-            props = version.properties
-            ciphertext = repo.get_secret(version.id, "apiKey")
-            model = ModelView(
-                version_id=version.id,
-                name=str(props.get("displayName") or version.parent_id.rsplit("/", 1)[-1]),
-                task=str(props.get("task", "chat-completion")),
-                provider=str(props.get("provider", "")),
-                artifact=dict(props.get("artifact", {})),
-                api_key=services.vault.decrypt(ciphertext) if ciphertext else None,
-                context_length=props.get("contextLength"),
-                options=dict(props.get("serving", {})),
-            )
+        model = _model_view(services, repo, version) if version is not None else None
     return EndpointView(
         id=endpoint.id,
         name=endpoint.name,
@@ -72,3 +61,38 @@ def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView 
         secondary_digest=keys.secondary_digest if keys else "",
         model=model,
     )
+
+
+def _model_view(services: Services, repo: Repository, version: Resource) -> ModelView:
+    props = version.properties
+    ciphertext = repo.get_secret(version.id, "apiKey")
+    return ModelView(
+        version_id=version.id,
+        name=str(props.get("displayName") or version.parent_id.rsplit("/", 1)[-1]),
+        task=str(props.get("task", "chat-completion")),
+        provider=str(props.get("provider", "")),
+        artifact=dict(props.get("artifact", {})),
+        api_key=services.vault.decrypt(ciphertext) if ciphertext else None,
+        context_length=props.get("contextLength"),
+        options=dict(props.get("serving", {})),
+    )
+
+
+def pinned_models(services: Services) -> list[tuple[ModelView, str]]:
+    """(model, region) for each model version whose `serving.keepAlive` is "pinned" and that a
+    ready endpoint in that region serves: the pools to start with the server."""
+    found: dict[tuple[str, str], tuple[ModelView, str]] = {}
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        for endpoint in repo.of_type(ENDPOINT_TYPE):
+            if str(endpoint.provisioning_state) != "Succeeded" or not endpoint.location:
+                continue
+            version_id = str(endpoint.properties.get("_modelVersionId", ""))
+            key = (version_id.lower(), endpoint.location.lower())
+            if key in found:
+                continue
+            version = repo.get(version_id)
+            if version is None or version.properties.get("serving", {}).get("keepAlive") != "pinned":
+                continue
+            found[key] = (_model_view(services, repo, version), endpoint.location.lower())
+    return list(found.values())

@@ -107,3 +107,6 @@ class InlinePool:
     async def restart(self) -> None:
         await self.close()
         self.error = None
+
+    def warm(self) -> None:
+        return None  # an upstream has nothing to start

@@ -189,6 +189,10 @@ class LocalPool:
             code="model_load_failed",
         )
 
+    def warm(self) -> None:
+        if self.error is None and not self.replicas and not self.starting:
+            self.start_replica("warm")
+
     async def stop_replica(self, replica: ReplicaProcess) -> None:
         if replica in self.replicas:
             self.replicas.remove(replica)

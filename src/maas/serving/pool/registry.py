@@ -19,6 +19,8 @@ class ManagedPool(Pool, Protocol):
 
     async def restart(self) -> None: ...
 
+    def warm(self) -> None: ...
+
 
 P = TypeVar("P", bound=ManagedPool)
 
@@ -50,6 +52,16 @@ class PoolRegistry(Generic[P]):
         elif pool.spec != spec:
             self.adopt(pool, spec)
         return PoolEngine(pool, spec, tenant, weight)
+
+    def warm(self, spec: ModelSpec, region: str) -> None:
+        """Start a pool's first replica before any request needs it (pinned models at start-up)."""
+        if str(spec.artifact.get("kind")) in INLINE_KINDS:
+            return
+        key = (spec.version_id, region.lower())
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = self.new_pool(spec, region.lower())
+        pool.warm()
 
     def find(self, name: str) -> ManagedPool:
         candidates: list[ManagedPool] = [*self.pools.values(), *self.inline.values()]
