@@ -351,3 +351,36 @@ def test_a_failed_step_fails_its_rows_and_the_engine_goes_on(
         assert "out of memory, say" in outcome.message
     monkeypatch.undo()
     assert solo(engine, chat(QUESTIONS[0])) == before
+
+
+def test_a_quiet_tenant_does_not_decode_inside_a_floods_batch(engine: TransformersEngine) -> None:
+    """Rows of a tenant over its share are set aside while another tenant has rows here, and
+    rejoin unchanged: every answer is still the solo greedy answer."""
+    from maas.serving.engines import batcher as batcher_module
+    from maas.serving.engines.base import TENANT
+
+    flood_request, quiet_request = chat(LONG, max_tokens=64), chat(QUESTIONS[1], max_tokens=30)
+    flood_alone, quiet_alone = solo(engine, flood_request), solo(engine, quiet_request)
+    batcher = engine.batcher
+    assert batcher is not None
+    shared = batcher_module.SHARED_ROWS
+
+    async def as_tenant(tenant: str, request: ChatCompletionsRequest) -> tuple[str, str, dict[str, int]]:
+        TENANT.set(tenant)  # a task's own context, as each replica request has
+        return await answer(engine, request)
+
+    async def scenario() -> tuple[list[Any], Any, int, int]:
+        flood = [asyncio.create_task(as_tenant("flood", flood_request)) for _ in range(10)]
+        await wait_for(lambda: batcher.running == 10, "the flood decoding")
+        quiet = asyncio.create_task(as_tenant("quiet", quiet_request))
+        await wait_for(lambda: len(batcher._parked_rows) > 0, "the flood's extra rows set aside")
+        running, parked = batcher.running, len(batcher._parked_rows)
+        quiet_answer = await quiet
+        flood_answers = await asyncio.gather(*flood)
+        await wait_for(lambda: batcher.running == 0 and not batcher._parked_rows, "the batch emptied")
+        return flood_answers, quiet_answer, running, parked
+
+    flood_answers, quiet_answer, running, parked = _run(scenario)
+    assert running == shared + 1 and parked == 10 - shared  # the quiet row and the flood's share
+    assert quiet_answer == quiet_alone
+    assert flood_answers == [flood_alone] * 10  # set aside and back: the same tokens

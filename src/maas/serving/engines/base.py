@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,6 +26,9 @@ from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.protocol.inference.info import ModelType
 
 Json = dict[str, Any]
+# Who the request being served is for (the subscription): engines that batch requests use it to
+# share a batch fairly. Set by the replica for each request; "" when unknown.
+TENANT: ContextVar[str] = ContextVar("maas_tenant", default="")
 
 
 class ModalityNotSupported(NotFound):

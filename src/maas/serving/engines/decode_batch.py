@@ -20,6 +20,7 @@ the row has seen (prompt included).
 
 from __future__ import annotations
 
+import copy
 import inspect
 from dataclasses import dataclass
 from typing import Any
@@ -145,6 +146,27 @@ class DecodeBatch:
         self.counts = torch.cat([self.counts, other.counts])
         if self.seen is not None and other.seen is not None:
             self.seen = torch.cat([self.seen, other.seen])
+
+    def take(self, rows: list[int]) -> DecodeBatch:
+        """A new batch of copies of these rows (this one is unchanged): rows set aside a while."""
+        import torch
+
+        index = torch.tensor(rows, dtype=torch.long, device=self.mask.device)
+        taken = DecodeBatch(
+            self.runner,
+            copy.copy(self.cache),
+            self.mask.index_select(0, index),
+            self.positions.index_select(0, index),
+            self.logits.index_select(0, index),
+            self.counts.index_select(0, index),
+            self.seen.index_select(0, index) if self.seen is not None else None,
+        )
+        taken.cache.layers = [copy.copy(layer) for layer in self.cache.layers]
+        for mine, theirs in zip(self.cache.layers, taken.cache.layers, strict=True):
+            theirs.keys = mine.keys.index_select(0, index)
+            theirs.values = mine.values.index_select(0, index)
+        taken.keep(list(range(len(rows))))  # trim columns that are padding in all of them
+        return taken
 
     def keep(self, rows: list[int]) -> None:
         """Keep only these rows (in this order), then trim columns that are padding in all of them."""

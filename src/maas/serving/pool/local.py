@@ -51,8 +51,8 @@ CRASH_WINDOW = 60.0
 BASE_REPLICA_BYTES = 350 * 1024 * 1024  # torch + transformers + Python in a replica, before weights
 
 
-def _payload(request: BaseModel, body: Json) -> Json:
-    return {"request": request.model_dump(mode="json", exclude_unset=True), "body": body}
+def _payload(request: BaseModel, body: Json, tenant: str) -> Json:
+    return {"request": request.model_dump(mode="json", exclude_unset=True), "body": body, "tenant": tenant}
 
 
 class LocalPool:
@@ -279,7 +279,7 @@ class LocalPool:
         replica = await self._admit(tenant, estimate_cost(request, body), weight)
         failed = True
         try:
-            answer = await replica.call(op, _payload(request, body))
+            answer = await replica.call(op, _payload(request, body, tenant))
             failed = False
         finally:
             self._done(replica, tenant, failed)
@@ -295,7 +295,7 @@ class LocalPool:
         failed = True
         first = True
         try:
-            async for chunk in replica.stream(op, _payload(request, body)):
+            async for chunk in replica.stream(op, _payload(request, body, tenant)):
                 if first:
                     self.stats.ttft_seconds.observe(time.perf_counter() - arrived)
                     first = False

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
-from maas.serving.engines.base import Engine, ModelSpec, load_engine
+from maas.serving.engines.base import TENANT, Engine, ModelSpec, load_engine
 from maas.serving.pool.frames import Frame, encode, error_frame, read_frame
 
 log = logging.getLogger("maas.replica")
@@ -135,6 +135,7 @@ class Replica:
                 raise ValueError(f"unknown operation {op!r}")
             request: Any = kind.model_validate(frame.get("request") or {})
             body = frame.get("body") or {}
+            TENANT.set(str(frame.get("tenant") or ""))  # this task's own context
             if op in STREAMS:
                 chunks: AsyncIterator[dict[str, Any]] = getattr(self.engine, op)(request, body)
                 async with aclosing(chunks) as stream:  # type: ignore[type-var]
