@@ -53,6 +53,7 @@ from maas.serving.pool.base import (
     PoolView,
     ReplicaView,
     background,
+    cancel,
     estimate_cost,
     pool_name,
     usage_tokens,
@@ -367,8 +368,7 @@ class RayPool:
             self.stats.requests += 1
             self.stats.failures += int(failed)
         answer: Json = envelope["result"]
-        self.stats.ttft_seconds.observe(time.monotonic() - arrived)
-        self.stats.add_tokens(usage_tokens(answer))
+        self.stats.answered(time.monotonic() - arrived, answer)
         return answer
 
     async def stream(
@@ -496,10 +496,7 @@ class RayPools(PoolRegistry[RayPool]):
                     log.exception("watching pool %s failed", pool.name)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
         for pool in self.pools.values():
             if pool.deploying is not None:
                 pool.deploying.cancel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import logging
 import time
 from collections import deque
@@ -38,6 +39,14 @@ def background(work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
 
     task.add_done_callback(done)
     return task
+
+
+async def cancel(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a pool's own long-running task and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -86,6 +95,18 @@ class PoolStats:
     def _trim(self, now: float) -> None:
         while self._window and self._window[0][0] < now - 10.0:
             self._window.popleft()
+
+    def answered(self, seconds: float, answer: dict[str, Any]) -> None:
+        """A whole answer, `seconds` after the request arrived."""
+        self.ttft_seconds.observe(seconds)
+        self.add_tokens(usage_tokens(answer))
+
+    def streamed(self, chunk: dict[str, Any], first_seconds: float | None) -> None:
+        """A streamed chunk; `first_seconds` (since the request arrived) for the first one only."""
+        if first_seconds is not None:
+            self.ttft_seconds.observe(first_seconds)
+        if chunk.get("usage"):
+            self.add_tokens(usage_tokens(chunk))
 
     def tokens_per_second(self) -> float:
         now = time.monotonic()

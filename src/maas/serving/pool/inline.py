@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from maas.core.errors import MaasError, Unavailable
 from maas.serving.engines.base import Engine, Json, ModelSpec, load_engine
-from maas.serving.pool.base import PoolStats, PoolView, pool_name, usage_tokens
+from maas.serving.pool.base import PoolStats, PoolView, pool_name
 
 INLINE_KINDS = {"openai-upstream"}
 
@@ -54,8 +54,7 @@ class InlinePool:
         finally:
             self.in_flight -= 1
             self.stats.requests += 1
-        self.stats.ttft_seconds.observe(time.perf_counter() - started)
-        self.stats.add_tokens(usage_tokens(answer))
+        self.stats.answered(time.perf_counter() - started, answer)
         return answer
 
     async def stream(
@@ -68,11 +67,8 @@ class InlinePool:
         chunks: AsyncIterator[Json] = getattr(engine, op)(request, body)
         try:
             async for chunk in chunks:
-                if first:
-                    self.stats.ttft_seconds.observe(time.perf_counter() - started)
-                    first = False
-                if chunk.get("usage"):
-                    self.stats.add_tokens(usage_tokens(chunk))
+                self.stats.streamed(chunk, time.perf_counter() - started if first else None)
+                first = False
                 yield chunk
         finally:
             self.in_flight -= 1

@@ -35,9 +35,9 @@ from maas.serving.pool.base import (
     PoolView,
     ReplicaView,
     background,
+    cancel,
     estimate_cost,
     pool_name,
-    usage_tokens,
 )
 from maas.serving.pool.config import PoolConfig, PoolDefaults, pool_config, runtime_fields
 from maas.serving.pool.fairqueue import FairQueue, QueueFull
@@ -283,8 +283,7 @@ class LocalPool:
             failed = False
         finally:
             self._done(replica, tenant, failed)
-        self.stats.ttft_seconds.observe(time.perf_counter() - arrived)
-        self.stats.add_tokens(usage_tokens(answer))
+        self.stats.answered(time.perf_counter() - arrived, answer)
         return answer
 
     async def stream(
@@ -296,11 +295,8 @@ class LocalPool:
         first = True
         try:
             async for chunk in replica.stream(op, _payload(request, body, tenant)):
-                if first:
-                    self.stats.ttft_seconds.observe(time.perf_counter() - arrived)
-                    first = False
-                if chunk.get("usage"):
-                    self.stats.add_tokens(usage_tokens(chunk))
+                self.stats.streamed(chunk, time.perf_counter() - arrived if first else None)
+                first = False
                 yield chunk
             failed = False
         finally:
@@ -439,10 +435,7 @@ class LocalPools(PoolRegistry[LocalPool]):
                     log.exception("supervising pool %s failed", pool.name)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
         for pool in self.pools.values():
             await pool.stop_all()
         await self.close_inline()
