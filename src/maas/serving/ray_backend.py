@@ -54,12 +54,13 @@ from maas.serving.pool.base import (
     ReplicaView,
     background,
     cancel,
+    describe,
     estimate_cost,
     pool_name,
     usage_tokens,
 )
 from maas.serving.pool.config import PoolConfig, PoolDefaults, pool_config
-from maas.serving.pool.fairqueue import FairQueue, QueueFull
+from maas.serving.pool.fairqueue import FairQueue, wait_for_slot
 from maas.serving.pool.frames import raise_error
 from maas.serving.pool.registry import PoolRegistry
 from maas.serving.ray_deployments import AppState
@@ -161,12 +162,8 @@ class RayPool:
             for state, count in sorted(self.replicas.items())
             for i in range(count)
         ]
-        return PoolView(
-            name=self.name,
-            model=self.spec.name,
-            version_id=self.spec.version_id,
-            region=self.region,
-            backend=self.backend,
+        return describe(
+            self,
             state=self.state,
             replicas=replicas,
             queue_depth=self.queue.waiting,
@@ -174,8 +171,6 @@ class RayPool:
             keep_alive=self.config.keep_alive_text,
             max_replicas=self.config.max_replicas,
             max_concurrency=self.config.max_concurrency,
-            error=self.error,
-            stats=self.stats,
         )
 
     # -- deployment ---------------------------------------------------------------------------
@@ -327,22 +322,15 @@ class RayPool:
 
     async def _take_slot(self, tenant: str, cost: float, weight: float, arrived: float) -> None:
         left = arrived + self.config.cold_start_timeout - time.monotonic()
-        try:
-            await asyncio.wait_for(self.queue.acquire(tenant, cost, weight), max(0.0, left))
-        except QueueFull:
-            raise Unavailable(
-                f"The model '{self.spec.name}' is at capacity ({self.queue.waiting} requests waiting); "
-                "retry later.",
-                code="capacity_exceeded",
-                retry_after=1,
-            ) from None
-        except TimeoutError:
-            raise Unavailable(
-                f"The model '{self.spec.name}' is busy: no replica could take the request within "
-                f"{self.config.cold_start_timeout:g} s; it was not run. Retry later.",
-                code="capacity_exceeded",
-                retry_after=1,
-            ) from None
+        await wait_for_slot(self.queue, self.spec.name, tenant, cost, weight, left, self._busy)
+
+    def _busy(self) -> Unavailable:
+        return Unavailable(
+            f"The model '{self.spec.name}' is busy: no replica could take the request within "
+            f"{self.config.cold_start_timeout:g} s; it was not run. Retry later.",
+            code="capacity_exceeded",
+            retry_after=1,
+        )
 
     async def call(self, op: str, request: BaseModel, body: Json, tenant: str, weight: float) -> Json:
         arrived = time.monotonic()

@@ -182,6 +182,45 @@ class PoolView:
         }
 
 
+class _Described(Protocol):
+    name: str
+    spec: ModelSpec
+    region: str
+    backend: str
+    error: str | None
+    stats: PoolStats
+
+
+def describe(
+    pool: _Described,
+    *,
+    state: str,
+    replicas: list[ReplicaView],
+    queue_depth: int,
+    in_flight: int,
+    keep_alive: float | str,
+    max_replicas: int,
+    max_concurrency: int,
+) -> PoolView:
+    """A pool's view: what every backend's pool has, plus what this one says about itself."""
+    return PoolView(
+        name=pool.name,
+        model=pool.spec.name,
+        version_id=pool.spec.version_id,
+        region=pool.region,
+        backend=pool.backend,
+        state=state,
+        replicas=replicas,
+        queue_depth=queue_depth,
+        in_flight=in_flight,
+        keep_alive=keep_alive,
+        max_replicas=max_replicas,
+        max_concurrency=max_concurrency,
+        error=pool.error,
+        stats=pool.stats,
+    )
+
+
 def _iso(at: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 

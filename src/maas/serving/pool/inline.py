@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from maas.core.errors import MaasError, Unavailable
 from maas.serving.engines.base import Engine, Json, ModelSpec, load_engine
-from maas.serving.pool.base import PoolStats, PoolView, pool_name
+from maas.serving.pool.base import PoolStats, PoolView, describe, pool_name
 
 INLINE_KINDS = {"openai-upstream"}
 
@@ -78,12 +78,8 @@ class InlinePool:
                 await closer()
 
     def view(self) -> PoolView:
-        return PoolView(
-            name=self.name,
-            model=self.spec.name,
-            version_id=self.spec.version_id,
-            region=self.region,
-            backend=self.backend,
+        return describe(
+            self,
             state="Ready" if self.engine is not None else "Stopped",
             replicas=[],
             queue_depth=0,
@@ -91,8 +87,6 @@ class InlinePool:
             keep_alive="pinned",
             max_replicas=0,
             max_concurrency=0,
-            error=self.error,
-            stats=self.stats,
         )
 
     async def close(self) -> None:

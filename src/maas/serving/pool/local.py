@@ -36,11 +36,12 @@ from maas.serving.pool.base import (
     ReplicaView,
     background,
     cancel,
+    describe,
     estimate_cost,
     pool_name,
 )
 from maas.serving.pool.config import PoolConfig, PoolDefaults, pool_config, runtime_fields
-from maas.serving.pool.fairqueue import FairQueue, QueueFull
+from maas.serving.pool.fairqueue import FairQueue, wait_for_slot
 from maas.serving.pool.registry import PoolRegistry
 from maas.serving.pool.replica import LoadFailed, ReplicaProcess, ReplicaState, context
 from maas.serving.pool.worker import noop, rss_bytes
@@ -104,12 +105,8 @@ class LocalPool:
         return BASE_REPLICA_BYTES + int(size * 1.2)
 
     def view(self) -> PoolView:
-        return PoolView(
-            name=self.name,
-            model=self.spec.name,
-            version_id=self.spec.version_id,
-            region=self.region,
-            backend=self.backend,
+        return describe(
+            self,
             state=self.state,
             replicas=[
                 ReplicaView(
@@ -129,8 +126,6 @@ class LocalPool:
             keep_alive=self.config.keep_alive_text,
             max_replicas=self.config.max_replicas,
             max_concurrency=self.config.max_concurrency,
-            error=self.error,
-            stats=self.stats,
         )
 
     # -- replicas -----------------------------------------------------------------------------
@@ -223,32 +218,25 @@ class LocalPool:
                     code="capacity_exceeded",
                     retry_after=5,
                 )
-            try:
-                await asyncio.wait_for(
-                    self.queue.acquire(tenant, cost, weight), max(0.0, deadline - time.monotonic())
-                )
-            except QueueFull:
-                raise Unavailable(
-                    f"The model '{self.spec.name}' is at capacity ({self.queue.waiting} requests waiting); "
-                    "retry later.",
-                    code="capacity_exceeded",
-                    retry_after=1,
-                ) from None
-            except TimeoutError:
-                cold = not self.ready
-                raise Unavailable(
-                    f"The model '{self.spec.name}' is "
-                    + ("still starting" if cold else "busy")
-                    + f": no replica could take the request within {self.config.cold_start_timeout:g} s; "
-                    "it was not run. Retry later.",
-                    code="cold_start_timeout" if cold else "capacity_exceeded",
-                    retry_after=max(1, round(self.config.cold_start_timeout / 2)) if cold else 1,
-                ) from None
+            await wait_for_slot(
+                self.queue, self.spec.name, tenant, cost, weight, deadline - time.monotonic(), self._timed_out
+            )
             replica = self._place(tenant)
             if replica is not None:
                 replica.tenants[tenant] += 1
                 return replica
             self.queue.release(tenant)  # its replica died just now: wait for the next one
+
+    def _timed_out(self) -> Unavailable:
+        cold = not self.ready
+        return Unavailable(
+            f"The model '{self.spec.name}' is "
+            + ("still starting" if cold else "busy")
+            + f": no replica could take the request within {self.config.cold_start_timeout:g} s; "
+            "it was not run. Retry later.",
+            code="cold_start_timeout" if cold else "capacity_exceeded",
+            retry_after=max(1, round(self.config.cold_start_timeout / 2)) if cold else 1,
+        )
 
     def _place(self, tenant: str) -> ReplicaProcess | None:
         """The replica for a request: one with room, preferring the fewest rows of other tenants

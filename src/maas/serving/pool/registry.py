@@ -3,6 +3,7 @@ models, and the operator's lookup, views and restart."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Generic, Protocol, TypeVar
 
 from maas.core.errors import NotFound
@@ -25,17 +26,19 @@ class ManagedPool(Pool, Protocol):
 P = TypeVar("P", bound=ManagedPool)
 
 
-class PoolRegistry(Generic[P]):
+class PoolRegistry(ABC, Generic[P]):
+    """A backend's pools; it says how to make one and how one follows a changed catalog entry."""
+
     def __init__(self) -> None:
         self.pools: dict[tuple[str, str], P] = {}
         self.inline: dict[tuple[str, str], InlinePool] = {}
 
-    def new_pool(self, spec: ModelSpec, region: str) -> P:
-        raise NotImplementedError
+    @abstractmethod
+    def new_pool(self, spec: ModelSpec, region: str) -> P: ...
 
+    @abstractmethod
     def adopt(self, pool: P, spec: ModelSpec) -> None:
         """The model's catalog entry changed under a running pool."""
-        raise NotImplementedError
 
     def engine_for(self, spec: ModelSpec, region: str, tenant: str, weight: float = 1.0) -> PoolEngine:
         key = (spec.version_id, region.lower())
