@@ -12,7 +12,10 @@ from typing import Any
 import orjson
 import psutil
 import pytest
+from sqlalchemy import select
 
+from maas.controlplane.store import tables as t
+from maas.controlplane.store.database import Database
 from support.api import Api, World
 from support.fake_upstream import WORDS, FakeUpstream, fake_upstream
 from support.gateway import (
@@ -259,6 +262,37 @@ def test_disconnect_stops_transformers_generation(
     )
     assert response.status_code == 200, response.text
     assert response.json()["usage"]["completion_tokens"] == 3
+
+
+def test_a_stream_cut_short_by_the_client_bills_the_prompt_and_the_tokens_generated(
+    live: tuple[LiveServer, FakeUpstream, dict[str, Deployed]],
+) -> None:
+    server, _, endpoints = live
+    sock = _post_raw(server, endpoints["tiny"], "/chat/completions", _chat("hello", max_tokens=30_000))
+    try:
+        head = read_until(sock, b"data: ", 6)
+    finally:
+        sock.close()
+    request_id = next(
+        line.split(b":", 1)[1].strip().decode()
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"x-request-id:")
+    )
+    database = Database(server.database_url)
+    try:
+
+        def record() -> Any:
+            with database.read() as connection:
+                query = select(t.usage_records).where(t.usage_records.c.request_id == request_id)
+                return connection.execute(query).mappings().first()
+
+        wait_for(lambda: record() is not None, "the cut stream's usage record")
+        cut = record()
+    finally:
+        database.dispose()
+    assert cut["status"] == "ClientClosed"
+    assert cut["input_tokens"] > 0  # the prompt, counted by the model's tokenizer
+    assert 5 <= cut["output_tokens"] < 30_000  # what was generated before the client left
 
 
 def test_disconnect_before_an_upstream_answer_cancels_the_upstream_call(

@@ -128,6 +128,7 @@ class LiveServer:
     url: str
     port: int
     api: Api
+    database_url: str = ""
 
 
 @contextmanager
@@ -150,7 +151,8 @@ def live_server(root: Path) -> Iterator[LiveServer]:
         time.sleep(0.02)
     try:
         with httpx.Client(base_url=url, timeout=60) as http:
-            yield LiveServer(url, port, Api(http, ADMIN_TOKEN))  # type: ignore[arg-type]
+            api = Api(http, ADMIN_TOKEN)  # type: ignore[arg-type]
+            yield LiveServer(url, port, api, settings.resolved_database_url)
     finally:
         server.should_exit = True
         thread.join(30)

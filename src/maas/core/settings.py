@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     pool_memory_mb: int = Field(default=0, ge=0)
     # torch threads per replica (0 = torch's default).
     replica_threads: int = Field(default=0, ge=0)
+    # Per-deployment quotas (the seed's defaults; operators change one deployment's with
+    # `maas quota set`), and where the counters live: memory:// (one process) or redis://host/db.
+    quota_tokens_per_minute: int = Field(default=200_000, ge=1)
+    quota_requests_per_minute: int = Field(default=1_000, ge=1)
+    quota_store: str = "memory://"
+    # Usage ledger: records per group commit, and whether to fsync the journal on every record
+    # (survives a power cut, not only a crash of the process, at the cost of a disk flush each).
+    ledger_max_batch: int = Field(default=2000, ge=1, le=20_000)
+    ledger_fsync: bool = False
 
     @field_validator("secret")
     @classmethod

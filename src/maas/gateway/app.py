@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
 from maas.controlplane.services.directory import EndpointView, ModelView
@@ -20,6 +22,7 @@ from maas.core.errors import MaasError, NotFound
 from maas.gateway.directory import Directory
 from maas.gateway.errors import render
 from maas.gateway.http import Exchange
+from maas.gateway.metering import Admission, Metering
 from maas.gateway.routes import inference
 from maas.gateway.sse import ClientGone
 from maas.serving.engines.base import Engine, ModelSpec
@@ -29,7 +32,7 @@ log = logging.getLogger("maas.gateway")
 PREFIX = "/endpoints/"
 MAX_BODY = 4 * 1024 * 1024
 
-Handler = Callable[[Exchange, Engine, bytes], Awaitable[None]]
+Handler = Callable[[Exchange, Engine, bytes, inference.Admit], Awaitable[None]]
 _POST: dict[str, Handler] = {
     "chat/completions": inference.chat,
     "completions": inference.completions,
@@ -48,6 +51,7 @@ class Runtime:
 
     directory: Directory
     pools: Pools
+    metering: Metering
 
 
 def spec_of(view: EndpointView) -> ModelSpec:
@@ -133,12 +137,23 @@ class Gateway:
         runtime = self._runtime()
         view = await runtime.directory.find(region, name)
         runtime.directory.check_key(view, _key(exchange))
-        runtime.directory.check_state(view)
-        if method == "GET":
-            await _GET[route](exchange, view)
-            return
-        engine = runtime.pools.engine_for(spec_of(view), view.region, tenant=_tenant(view))
-        await _POST[route](exchange, engine, raw)
+        metering = runtime.metering
+        try:
+            runtime.directory.check_state(view)
+            if method == "GET":
+                await metering.peek(exchange, view)
+                await _GET[route](exchange, view)
+                return
+
+            async def admit(request: BaseModel, body: dict[str, Any]) -> Admission:
+                return await metering.admit(exchange, view, route, request, body)
+
+            engine = runtime.pools.engine_for(spec_of(view), view.region, tenant=_tenant(view))
+            await _POST[route](exchange, engine, raw, admit)
+        except MaasError:
+            if not exchange.rate_headers:  # the key was good: even errors carry the quota headers
+                await metering.peek(exchange, view)
+            raise
 
 
 def _tenant(view: EndpointView) -> str:

@@ -28,6 +28,8 @@ class Exchange:
     engine_seconds: float = 0.0
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     headers: dict[bytes, bytes] = field(default_factory=dict)
+    # the deployment's x-ratelimit-* headers, once its quota was consulted (see metering.py)
+    rate_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.headers = {k.lower(): v for k, v in self.scope["headers"]}
@@ -75,6 +77,8 @@ class Exchange:
         client_id = self.headers.get(b"x-ms-client-request-id")
         if client_id is not None:
             headers.append((b"x-ms-client-request-id", client_id))
+        if self.rate_headers:
+            headers.extend(self.rate_headers)
         if extra:
             headers.extend(extra)
         return headers

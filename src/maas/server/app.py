@@ -12,12 +12,15 @@ import asyncio
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from maas.billing.ledger import Ledger
 from maas.controlplane.api.app import create_app
 from maas.controlplane.services.context import Services
 from maas.controlplane.services.directory import pinned_models
 from maas.core.settings import Settings
 from maas.gateway.app import Gateway, Runtime, model_spec
 from maas.gateway.directory import Directory
+from maas.gateway.metering import Metering
+from maas.gateway.quota.base import Limits, open_quota_store
 from maas.serving.pool.base import Pools
 from maas.serving.pool.config import PoolDefaults
 
@@ -51,9 +54,20 @@ class GatewayRuntime:
         self.runtime: Runtime | None = None
 
     async def start(self, services: Services) -> None:
-        pools = make_pools(self.settings)
+        settings = self.settings
+        pools = make_pools(settings)
         await pools.start()
-        self.runtime = Runtime(directory=Directory(services, self.ttl), pools=pools)
+        # after the pools: replica processes forked from here must not inherit the journal
+        ledger = Ledger(
+            services.db,
+            settings.data_dir / "ledger",
+            max_batch=settings.ledger_max_batch,
+            fsync=settings.ledger_fsync,
+        )
+        await asyncio.to_thread(ledger.start)
+        limits = Limits(settings.quota_requests_per_minute, settings.quota_tokens_per_minute)
+        metering = Metering(open_quota_store(settings.quota_store), ledger, limits)
+        self.runtime = Runtime(directory=Directory(services, self.ttl), pools=pools, metering=metering)
         # pinned models that serve endpoints start with the server, not on their first request
         for model, region in await asyncio.to_thread(pinned_models, services):
             pools.warm(model_spec(model), region)
@@ -61,6 +75,8 @@ class GatewayRuntime:
     async def stop(self) -> None:
         if self.runtime is not None:
             await self.runtime.pools.close()
+            await asyncio.to_thread(self.runtime.metering.ledger.stop)
+            await self.runtime.metering.quotas.close()
 
     def get(self) -> Runtime:
         if self.runtime is None:

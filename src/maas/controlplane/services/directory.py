@@ -30,6 +30,20 @@ class ModelView:
 
 
 @dataclass(frozen=True)
+class BillingView:
+    """Where an endpoint's usage is billed and what its quota is."""
+
+    subscription: str
+    resource_group: str
+    workspace: str
+    billed_resource_id: str  # the marketplace subscription's SaaS resource, else the endpoint
+    offer_id: str | None
+    meters: tuple[tuple[str, str, str], ...]  # (meterId, pricePer1K as decimal text, currency)
+    tokens_per_minute: int | None  # None: the platform's default
+    requests_per_minute: int | None
+
+
+@dataclass(frozen=True)
 class EndpointView:
     id: str
     name: str
@@ -39,6 +53,7 @@ class EndpointView:
     primary_digest: str
     secondary_digest: str
     model: ModelView | None
+    billing: BillingView | None = None
 
 
 def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView | None:
@@ -51,6 +66,7 @@ def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView 
         keys = repo.get_keys(endpoint.id)
         version = repo.get(endpoint.properties.get("_modelVersionId", ""))
         model = _model_view(services, repo, version) if version is not None else None
+        billing = _billing_view(repo, endpoint)
     return EndpointView(
         id=endpoint.id,
         name=endpoint.name,
@@ -60,6 +76,29 @@ def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView 
         primary_digest=keys.primary_digest if keys else "",
         secondary_digest=keys.secondary_digest if keys else "",
         model=model,
+        billing=billing,
+    )
+
+
+def _billing_view(repo: Repository, endpoint: Resource) -> BillingView:
+    props = endpoint.properties
+    offer = repo.get(props.get("_offerId") or "")
+    subscription = repo.get(props.get("marketplaceSubscriptionId") or "")
+    saas_id = subscription.properties.get("saasResourceId") if subscription is not None else None
+    quota = props.get("_quota") or {}
+    return BillingView(
+        # lower case, as ARM ids compare: cost queries group and filter on these
+        subscription=(endpoint.subscription or "").lower(),
+        resource_group=(endpoint.resource_group or "").lower(),
+        workspace=endpoint.parent_id.rsplit("/", 1)[-1].lower(),
+        billed_resource_id=str(saas_id or endpoint.id),
+        offer_id=offer.id if offer is not None else None,
+        meters=tuple(
+            (str(m.get("meterId", "")), repr(m.get("pricePer1K", 0)), str(m.get("currency") or "USD"))
+            for m in (offer.properties.get("meters", []) if offer is not None else [])
+        ),
+        tokens_per_minute=quota.get("tokensPerMinute"),
+        requests_per_minute=quota.get("requestsPerMinute"),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -140,4 +141,70 @@ activity_log = Table(
     Column("action", String(256), nullable=False),
     Column("resource_id", String(ID), nullable=False),
     Column("status", String(32), nullable=False),
+)
+
+# -- metering (written by maas.billing.ledger) ------------------------------------------------
+# One row per metered request. `request_id` is the gateway's x-request-id: the primary key is what
+# makes writing a record idempotent (a replayed journal inserts nothing twice). Quantities are
+# integers (tokens); prices are decimal text, so costs are exact (quantity × price / 1000).
+usage_records = Table(
+    "usage_records",
+    metadata,
+    Column("request_id", String(64), primary_key=True),
+    Column("endpoint_key", String(ID), nullable=False),
+    Column("endpoint_id", String(ID), nullable=False),
+    Column("subscription", String(64), nullable=False),
+    Column("resource_group", String(128), nullable=False),
+    Column("workspace", String(256), nullable=False),
+    Column("billed_resource_id", String(ID), nullable=False),
+    Column("model_id", String(ID), nullable=False),
+    Column("offer_id", String(ID), nullable=True),
+    Column("region", String(64), nullable=False),
+    Column("route", String(64), nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("meters", JSON, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("started_at", Float(precision=53), nullable=False),
+    Column("ended_at", Float(precision=53), nullable=False),
+    Index("ix_usage_records_endpoint", "endpoint_key", "ended_at"),
+)
+
+# Running totals per billed resource (the SaaS resource, or the endpoint for first-party offers)
+# × endpoint × meter × unit price × hour, kept in the same transaction as the records they sum.
+# Cost queries read only these rows. `hour` is whole hours since the Unix epoch (UTC).
+usage_totals = Table(
+    "usage_totals",
+    metadata,
+    Column("hour", Integer, primary_key=True),
+    Column("endpoint_key", String(ID), primary_key=True),
+    Column("meter_id", String(128), primary_key=True),
+    Column("price_per_1k", String(40), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("endpoint_id", String(ID), nullable=False),
+    Column("subscription", String(64), nullable=False),
+    Column("resource_group", String(128), nullable=False),
+    Column("workspace", String(256), nullable=False),
+    Column("billed_resource_id", String(ID), nullable=False),
+    Column("model_id", String(ID), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("records", BigInteger, nullable=False),
+    Index("ix_usage_totals_scope", "subscription", "resource_group", "hour"),
+)
+
+# Every change an operator makes to a deployment's quota, newest last.
+quota_changes = Table(
+    "quota_changes",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("endpoint_key", String(ID), nullable=False),
+    Column("endpoint_id", String(ID), nullable=False),
+    Column("tokens_per_minute", Integer, nullable=False),
+    Column("requests_per_minute", Integer, nullable=False),
+    Column("previous_tokens_per_minute", Integer, nullable=False),
+    Column("previous_requests_per_minute", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("changed_by", String(256), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_quota_changes_endpoint", "endpoint_key", "seq"),
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -12,12 +13,15 @@ from pydantic import BaseModel, ValidationError
 from maas.controlplane.services.directory import EndpointView
 from maas.core.errors import BadRequest, Unprocessable
 from maas.gateway.http import Exchange
+from maas.gateway.metering import Admission
 from maas.gateway.sse import stream, until_disconnect
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest, SamplingFields
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.serving.engines.base import Engine, ModalityNotSupported
 
 R = TypeVar("R", bound=BaseModel)
+# Admission to the deployment's quota for a validated request (raises 429 when over quota).
+Admit = Callable[[BaseModel, dict[str, Any]], Awaitable[Admission]]
 MODES = {
     "error": "error",
     "drop": "drop",
@@ -103,36 +107,53 @@ def _model_type(view: EndpointView) -> str:
 
 
 async def _generate(
-    exchange: Exchange, request: SamplingFields, body: dict[str, Any], once: Any, streamed: Any
+    exchange: Exchange,
+    request: SamplingFields,
+    body: dict[str, Any],
+    once: Any,
+    streamed: Any,
+    admission: Admission,
 ) -> None:
     if request.stream:
-        await stream(exchange, streamed(request, body))
+        # the metered stream records the usage before the last chunk is sent, and settles
+        await stream(exchange, admission.meter_stream(streamed(request, body)))
         return
     started = time.perf_counter()
-    result = await until_disconnect(exchange, once(request, body))
-    exchange.engine_seconds += time.perf_counter() - started
-    await exchange.json(200, result)
+    try:
+        result = await until_disconnect(exchange, once(request, body))
+        exchange.engine_seconds += time.perf_counter() - started
+        admission.record_answer(result)  # durable before the client can have the answer
+        await exchange.json(200, result)
+    finally:
+        await admission.settle()
 
 
-async def chat(exchange: Exchange, engine: Engine, raw: bytes) -> None:
+async def chat(exchange: Exchange, engine: Engine, raw: bytes, admit: Admit) -> None:
     request, body = parse(raw, ChatCompletionsRequest, exchange)
-    await _generate(exchange, request, body, engine.chat, engine.chat_stream)
+    await _generate(exchange, request, body, engine.chat, engine.chat_stream, await admit(request, body))
 
 
-async def completions(exchange: Exchange, engine: Engine, raw: bytes) -> None:
+async def completions(exchange: Exchange, engine: Engine, raw: bytes, admit: Admit) -> None:
     request, body = parse(raw, CompletionsRequest, exchange)
-    await _generate(exchange, request, body, engine.completion, engine.completion_stream)
+    await _generate(
+        exchange, request, body, engine.completion, engine.completion_stream, await admit(request, body)
+    )
 
 
-async def embeddings(exchange: Exchange, engine: Engine, raw: bytes) -> None:
+async def embeddings(exchange: Exchange, engine: Engine, raw: bytes, admit: Admit) -> None:
     request, body = parse(raw, EmbeddingsRequest, exchange)
+    admission = await admit(request, body)
     started = time.perf_counter()
-    result = await engine.embed(request, body)
-    exchange.engine_seconds += time.perf_counter() - started
-    await exchange.json(200, result)
+    try:
+        result = await until_disconnect(exchange, engine.embed(request, body))
+        exchange.engine_seconds += time.perf_counter() - started
+        admission.record_answer(result)
+        await exchange.json(200, result)
+    finally:
+        await admission.settle()
 
 
-async def image_embeddings(exchange: Exchange, engine: Engine, raw: bytes) -> None:
+async def image_embeddings(exchange: Exchange, engine: Engine, raw: bytes, admit: Admit) -> None:
     raise ModalityNotSupported(
         f"The model '{engine.spec.name}' does not support image embeddings (modality not supported)."
     )

@@ -29,6 +29,9 @@ Json = dict[str, Any]
 # Who the request being served is for (the subscription): engines that batch requests use it to
 # share a batch fairly. Set by the replica for each request; "" when unknown.
 TENANT: ContextVar[str] = ContextVar("maas_tenant", default="")
+# Stream chunks may carry {PRIVATE_USAGE: [prompt_tokens, completion_tokens so far]} so that a stream
+# cut short is billed for what it generated; the gateway removes the key before relaying a chunk.
+PRIVATE_USAGE = "_maas_usage"
 
 
 class ModalityNotSupported(NotFound):

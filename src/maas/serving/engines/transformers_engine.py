@@ -27,7 +27,7 @@ from maas.core.errors import MaasError, Unavailable
 from maas.core.shipped import resolve_path
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest, SamplingFields
 from maas.serving.engines import shapes
-from maas.serving.engines.base import Json, ModelSpec, Unsupported
+from maas.serving.engines.base import PRIVATE_USAGE, Json, ModelSpec, Unsupported
 from maas.serving.engines.batcher import DEFAULT_MAX_BATCH, Batcher, Piece
 from maas.serving.engines.decode_batch import Runner
 from maas.serving.engines.generation import Plan, plan, refuse_unsupported
@@ -134,13 +134,17 @@ class TransformersEngine(Unsupported):
         ids = self._chat_ids(request)
         how = self._plan(request, ids)
         cid, created = shapes.completion_id(), int(time.time())
-        yield shapes.chat_chunk(cid, created, self.spec.name, {"role": "assistant", "content": ""})
+        first = shapes.chat_chunk(cid, created, self.spec.name, {"role": "assistant", "content": ""})
+        first[PRIVATE_USAGE] = [len(ids), 0]
+        yield first
         # aclosing: when the client goes away this generator is closed, and closes the generation
         # at once rather than whenever the garbage collector finalises it
         async with aclosing(self._stream(ids, how)) as pieces:
             async for piece, count, reason in pieces:
                 if piece:
-                    yield shapes.chat_chunk(cid, created, self.spec.name, {"content": piece})
+                    chunk = shapes.chat_chunk(cid, created, self.spec.name, {"content": piece})
+                    chunk[PRIVATE_USAGE] = [len(ids), count]
+                    yield chunk
                 if reason is not None:
                     last = shapes.chat_chunk(cid, created, self.spec.name, {}, reason)
                     last["usage"] = shapes.usage(len(ids), count)
@@ -162,7 +166,9 @@ class TransformersEngine(Unsupported):
             async for piece, count, reason in pieces:
                 if reason is None:
                     if piece:
-                        yield shapes.text_chunk(cid, created, self.spec.name, piece)
+                        chunk = shapes.text_chunk(cid, created, self.spec.name, piece)
+                        chunk[PRIVATE_USAGE] = [len(ids), count]
+                        yield chunk
                     continue
                 last = shapes.text_chunk(cid, created, self.spec.name, piece, reason)
                 last["usage"] = shapes.usage(len(ids), count)

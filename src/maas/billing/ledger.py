@@ -1,0 +1,355 @@
+"""The usage ledger: one record per metered request, durable before the client has its answer,
+written to the store in group commits.
+
+Guarantee: every response a client received in full has exactly one usage record, even if the
+server is killed (SIGKILL) right after sending it; no record is ever counted twice.
+
+How (a write-ahead journal in front of group commit):
+
+1. `record()` runs on the event loop *before* the response's last bytes are sent. It appends the
+   record as one JSON line to this process's journal file with a single `write(2)` on an
+   `O_APPEND` descriptor. Once that call returns, the line is in the kernel's page cache: it
+   survives the process being killed at any later instant (not a power cut — see below).
+2. A writer thread takes every record queued since its last transaction and writes them in one
+   transaction (group commit): `INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING` for the
+   records, then an upsert of the hourly running totals for exactly the rows that were inserted —
+   so totals can never drift from the records they sum, even when a batch is retried.
+3. When everything appended has been committed, the journal is truncated.
+4. At start-up, journals left by processes that died (their `lockf` lock is free) are replayed
+   through the same idempotent write, then removed. Request ids are the primary key, so a record
+   that reached the database before the crash is not inserted twice.
+
+Cost on the request path: one `write(2)` of ~600 bytes and a queue append (a few µs), instead of
+waiting for a database commit. Throughput: one transaction per batch, however many requests
+finished meanwhile. Power loss: the journal is not fsynced and SQLite runs with
+`synchronous=NORMAL`, so the last moments before a power cut can be lost; set
+`MAAS_LEDGER_FSYNC=true` to fsync the journal on every record (slower).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from maas.billing.meters import Price, PriceList
+from maas.controlplane.store import tables as t
+from maas.controlplane.store.database import Database
+from maas.core.ids import key_of
+
+log = logging.getLogger("maas.ledger")
+SUFFIX = ".journal"
+
+
+class Status:
+    SUCCEEDED = "Succeeded"  # the whole answer was produced
+    CLIENT_CLOSED = "ClientClosed"  # the client left mid-stream: what was generated is billed
+    FAILED = "Failed"  # the model failed mid-stream: what was generated is billed
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    request_id: str
+    endpoint_id: str
+    subscription: str
+    resource_group: str
+    workspace: str
+    billed_resource_id: str  # the SaaS resource of a marketplace offer, else the endpoint
+    model_id: str
+    offer_id: str | None
+    region: str
+    route: str
+    input_tokens: int
+    output_tokens: int
+    prices: PriceList
+    status: str
+    started_at: float
+    ended_at: float
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "endpoint_key": key_of(self.endpoint_id),
+            "endpoint_id": self.endpoint_id,
+            "subscription": self.subscription,
+            "resource_group": self.resource_group,
+            "workspace": self.workspace,
+            "billed_resource_id": self.billed_resource_id,
+            "model_id": self.model_id,
+            "offer_id": self.offer_id,
+            "region": self.region,
+            "route": self.route,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "meters": [
+                {"meterId": p.meter_id, "quantity": q, "pricePer1K": p.per_1k, "currency": p.currency}
+                for p, q in self.prices.quantities(self.input_tokens, self.output_tokens)
+            ],
+            "status": self.status,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+        }
+
+    def to_line(self) -> bytes:
+        return orjson.dumps(self) + b"\n"  # orjson serialises (slotted) dataclasses natively
+
+    @classmethod
+    def from_line(cls, line: bytes) -> UsageRecord:
+        data = orjson.loads(line)
+        prices = data.pop("prices")
+        data["prices"] = PriceList(Price(**prices["input"]), Price(**prices["output"]))
+        return cls(**data)
+
+
+def write_batch(db: Database, records: Sequence[UsageRecord]) -> int:
+    """Insert the records that are not there yet and add exactly those to the running totals, in
+    one transaction. Returns how many were new. Idempotent: a retried batch inserts nothing twice."""
+    if not records:
+        return 0
+    by_id = {r.request_id: r for r in records}
+    with db.engine.connect() as connection:
+        if db.is_sqlite:
+            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+        with connection.begin():
+            inserted = _insert_records(connection, db.is_sqlite, [r.row() for r in by_id.values()])
+            _add_totals(connection, db.is_sqlite, [by_id[i] for i in inserted])
+    return len(inserted)
+
+
+def _insert_records(connection: Connection, is_sqlite: bool, rows: list[dict[str, Any]]) -> list[str]:
+    dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
+    statement = (
+        dialect_insert(t.usage_records)
+        .on_conflict_do_nothing(index_elements=["request_id"])
+        .returning(t.usage_records.c.request_id)
+    )
+    return list(connection.execute(statement, rows).scalars())
+
+
+def _add_totals(connection: Connection, is_sqlite: bool, records: Iterable[UsageRecord]) -> None:
+    sums: dict[tuple[int, str, str, str], list[Any]] = {}
+    for record in records:
+        hour = int(record.ended_at // 3600)
+        endpoint_key = key_of(record.endpoint_id)
+        for price, quantity in record.prices.quantities(record.input_tokens, record.output_tokens):
+            key = (hour, endpoint_key, price.meter_id, price.per_1k)
+            entry = sums.get(key)
+            if entry is None:
+                sums[key] = [record, price, quantity, 1]
+            else:
+                entry[2] += quantity
+                entry[3] += 1
+    if not sums:
+        return
+    rows = [
+        {
+            "hour": hour,
+            "endpoint_key": endpoint_key,
+            "meter_id": meter_id,
+            "price_per_1k": per_1k,
+            "currency": price.currency,
+            "endpoint_id": record.endpoint_id,
+            "subscription": record.subscription,
+            "resource_group": record.resource_group,
+            "workspace": record.workspace,
+            "billed_resource_id": record.billed_resource_id,
+            "model_id": record.model_id,
+            "quantity": quantity,
+            "records": count,
+        }
+        for (hour, endpoint_key, meter_id, per_1k), (record, price, quantity, count) in sums.items()
+    ]
+    dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
+    statement = dialect_insert(t.usage_totals)
+    statement = statement.on_conflict_do_update(
+        index_elements=["hour", "endpoint_key", "meter_id", "price_per_1k"],
+        set_={
+            "quantity": t.usage_totals.c.quantity + statement.excluded.quantity,
+            "records": t.usage_totals.c.records + statement.excluded.records,
+        },
+    )
+    connection.execute(statement, rows)
+
+
+@dataclass
+class LedgerStats:
+    recorded: int = 0
+    committed: int = 0
+    batches: int = 0
+    recovered: int = 0
+    failures: int = 0
+    largest_batch: int = 0
+    batch_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=256))
+
+
+class Ledger:
+    """One per process: `record()` from the event loop, group commits from a writer thread."""
+
+    def __init__(self, db: Database, directory: Path, *, max_batch: int = 2000, fsync: bool = False) -> None:
+        self.db = db
+        self.directory = directory
+        self.max_batch = max_batch
+        self.fsync = fsync
+        self.stats = LedgerStats()
+        self._queue: deque[UsageRecord] = deque()
+        self._cond = threading.Condition()
+        self._appended = 0  # lines in the journal not yet known to be committed … and committed:
+        self._committed = 0
+        self._fd: int | None = None
+        self._path: Path | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def start(self) -> int:
+        """Replay journals that dead processes left, open this process's journal, start the
+        writer. Returns how many records the replay added."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        recovered = self.recover()
+        name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
+        self._path = self.directory / name
+        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # lockf (POSIX record lock): held while this process lives, not inherited by forked
+        # replicas, released by the kernel when the process dies however it dies.
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._fd = fd
+        self._thread = threading.Thread(target=self._run, name="maas-ledger", daemon=True)
+        self._thread.start()
+        return recovered
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit what is queued, then close and remove the (now empty) journal."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._fd is not None:
+            with self._cond:
+                done = not self._queue
+            os.close(self._fd)
+            self._fd = None
+            if done and self._path is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    self._path.unlink()
+
+    # -- the request path ----------------------------------------------------------------------
+    def record(self, record: UsageRecord) -> None:
+        """Make the record durable against a crash of this process, and queue it for the store."""
+        line = record.to_line()
+        with self._cond:
+            if self._fd is None:
+                raise RuntimeError("the ledger is not started")
+            os.write(self._fd, line)
+            if self.fsync:
+                os.fsync(self._fd)
+            self._appended += 1
+            self._queue.append(record)
+            self.stats.recorded += 1
+            self._cond.notify()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything recorded so far is committed (tests, shutdown, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            target = self._appended
+            while self._committed < target:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    # -- the writer ----------------------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+            try:
+                write_batch(self.db, batch)
+            except Exception:
+                self.stats.failures += 1
+                log.exception("writing %d usage records failed; retrying", len(batch))
+                with self._cond:
+                    self._queue.extendleft(reversed(batch))
+                    if self._stopping and backoff > 2:
+                        return  # the journal keeps them; the next start replays it
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = 0.05
+            with self._cond:
+                self._committed += len(batch)
+                self.stats.committed += len(batch)
+                self.stats.batches += 1
+                self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+                self.stats.batch_sizes.append(len(batch))
+                if self._committed == self._appended and self._fd is not None:
+                    os.ftruncate(self._fd, 0)  # O_APPEND: the next line goes to the new end
+                self._cond.notify_all()
+
+    # -- recovery ------------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Replay every journal in the directory whose owner is gone. Safe to run while other
+        processes are live: their journals are locked and skipped."""
+        added = 0
+        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
+            if path == self._path:
+                continue
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a live process owns it
+                records = list(_read_journal(path))
+                for start in range(0, len(records), self.max_batch):
+                    added += write_batch(self.db, records[start : start + self.max_batch])
+                path.unlink()
+                if records:
+                    log.info("replayed %d usage records from %s", len(records), path.name)
+            finally:
+                os.close(fd)
+        self.stats.recovered += added
+        return added
+
+
+def _read_journal(path: Path) -> Iterable[UsageRecord]:
+    by_id: dict[str, UsageRecord] = {}
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.endswith(b"\n"):
+                continue  # a torn last line: its write never completed, so no client saw its answer
+            try:
+                record = UsageRecord.from_line(line)
+            except (ValueError, TypeError, KeyError):
+                log.warning("skipping unreadable line %d of %s", number, path.name)
+                continue
+            by_id[record.request_id] = record
+    return by_id.values()
