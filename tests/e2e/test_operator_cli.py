@@ -147,3 +147,51 @@ def test_serving_settings_and_pool_commands(server: RunningServer) -> None:
     assert code == 1 and "no-such-pool" in out
     code, out = run(server, "pool", "restart", "no-such-pool")
     assert code == 1
+
+
+def test_quota_set_and_show(server: RunningServer) -> None:
+    sub, rg, ws = "00000000-0000-0000-0000-0000000000aa", "quota-rg", "quota-ws"
+    ws_path = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices"
+    ws_path += f"/workspaces/{ws}"
+    with server.client() as http:
+        for path, body in (
+            (f"/subscriptions/{sub}", {"properties": {"billingProfile": {"paymentMethod": "CreditCard"}}}),
+            (f"/subscriptions/{sub}/resourceGroups/{rg}", {"location": "eastus"}),
+            (ws_path, {"location": "eastus"}),
+            (
+                ws_path + "/serverlessEndpoints/embed-q",
+                {
+                    "properties": {
+                        "modelSettings": {"modelId": "azureml://registries/maas/models/wordllama-embed"}
+                    },
+                    "sku": {"name": "Consumption"},
+                },
+            ),
+        ):
+            response = http.put(path, json=body)
+            assert response.status_code in (200, 201), response.text
+    where = ["-s", sub, "-g", rg, "-w", ws, "-n", "embed-q"]
+    code, out = run(server, "quota", "show", *where)
+    assert code == 0, out
+    assert "200,000" in out and "1,000" in out and "(default)" in out
+    code, out = run(
+        server,
+        "quota",
+        "set",
+        *where,
+        "--requests-per-minute",
+        "5000",
+        "--reason",
+        "launch week",
+        "-o",
+        "json",
+    )
+    assert code == 0, out
+    props = json.loads(out)["properties"]
+    assert (props["requestsPerMinute"], props["tokensPerMinute"], props["isDefault"]) == (5000, 200000, False)
+    code, out = run(server, "quota", "show", *where)
+    assert code == 0 and "1,000 → 5,000" in out and "launch week" in out, out
+    code, out = run(server, "quota", "set", *where)
+    assert code != 0 and "--requests-per-minute" in out
+    code, out = run(server, "quota", "show", "-s", sub, "-g", rg, "-w", ws, "-n", "missing")
+    assert code == 1 and "ResourceNotFound" in out

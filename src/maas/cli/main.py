@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 import typer
 
 from maas.cli.client import Client
+from maas.cli.quota import quota_app
+from maas.cli.usage import usage_app
 from maas.core.settings import Settings
 
 app = typer.Typer(help="MaaS: models as serverless APIs, self-hosted.", no_args_is_help=True)
@@ -22,6 +24,8 @@ pool_app = typer.Typer(
     help="Operator: the serverless pools (replicas, queues, cold starts).", no_args_is_help=True
 )
 app.add_typer(pool_app, name="pool")
+app.add_typer(usage_app, name="usage")
+app.add_typer(quota_app, name="quota")
 
 UrlOpt = Annotated[str | None, typer.Option("--url", help="MaaS base URL (or MAAS_URL).")]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="Bearer token (or MAAS_TOKEN).")]

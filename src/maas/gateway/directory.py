@@ -59,7 +59,8 @@ class Directory:
             reason = (
                 "its marketplace subscription was removed"
                 if view.endpoint_state == "Unhealthy"
-                else "its account is suspended"
+                else "its model offer is paid and its account has no valid payment method; it works "
+                "again as soon as a payment method is restored on the account"
             )
             raise Forbidden(
                 f"The endpoint '{view.name}' is {view.endpoint_state.lower()}: {reason}.",

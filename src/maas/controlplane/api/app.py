@@ -20,9 +20,11 @@ from maas.controlplane.api.routes import (
     access,
     accounts,
     catalog,
+    costs,
     endpoints,
     operations,
     pools,
+    quotas,
     workspaces,
 )
 from maas.controlplane.reconciler.endpoints import EndpointHandler
@@ -82,7 +84,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     errors.install(app)
-    for module in (accounts, workspaces, endpoints, catalog, access, operations, pools):
+    for module in (accounts, workspaces, endpoints, quotas, catalog, access, operations, pools, costs):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

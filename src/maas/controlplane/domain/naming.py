@@ -166,3 +166,13 @@ def validate_name(kind: ResourceKind, name: str) -> None:
             code=_ERROR_CODE,
             target="name",
         )
+
+
+def normalise_location(location: str, *, target: str = "location") -> str:
+    """ARM's canonical region form: 'East US 2' → 'eastus2'. A blank location is refused."""
+    normalised = "".join(location.split()).lower()
+    if not normalised:
+        raise BadRequest(
+            "The location must name a region, such as 'eastus2'.", code="InvalidLocation", target=target
+        )
+    return normalised

@@ -10,9 +10,9 @@ from __future__ import annotations
 from maas.controlplane.domain.resources import ProvisioningState, Resource
 from maas.controlplane.reconciler.loop import Outcome, PermanentError, settle
 from maas.controlplane.services.context import Services
+from maas.controlplane.services.suspension import settled_state
 from maas.controlplane.store.repository import Repository
 from maas.protocol.management.endpoints import EndpointState
-from maas.protocol.management.marketplace import SubscriptionStatus
 
 
 class EndpointHandler:
@@ -39,21 +39,11 @@ class EndpointHandler:
         repo.finish_operations(resource.id, "Failed", {"code": error.code, "message": str(error)})
 
 
-def _subscription_holds(repo: Repository, resource: Resource) -> bool:
-    subscription_id = resource.properties.get("marketplaceSubscriptionId")
-    if not subscription_id:
-        return True
-    subscription = repo.get(subscription_id)
-    return subscription is not None and (
-        subscription.properties.get("marketplaceSubscriptionStatus") == SubscriptionStatus.SUBSCRIBED
-    )
-
-
 def _online(repo: Repository, resource: Resource) -> None:
     # Checked in the committing transaction, not when the step began: a subscription deleted
-    # meanwhile must leave the endpoint Unhealthy, never Online.
-    healthy = _subscription_holds(repo, resource)
-    state = EndpointState.ONLINE if healthy else EndpointState.UNHEALTHY
+    # meanwhile must leave the endpoint Unhealthy, never Online (and a suspended account's
+    # endpoint stays Suspended).
+    state = settled_state(repo, resource)
     resource.properties = {**resource.properties, "endpointState": str(state)}
     settle(resource)
     repo.save(resource)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from maas.controlplane.domain.naming import ResourceKind, validate_name
+from maas.controlplane.domain.naming import ResourceKind, normalise_location, validate_name
 from maas.controlplane.domain.resources import Resource
+from maas.controlplane.services import suspension
 from maas.controlplane.services.context import (
     Caller,
     Services,
@@ -28,16 +29,6 @@ SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
 RESOURCE_GROUPS = "Microsoft.Resources/subscriptions/resourceGroups"
 
 
-def normalise_location(location: str, *, target: str = "location") -> str:
-    """ARM's canonical region form: 'East US 2' → 'eastus2'. A blank location is refused."""
-    normalised = "".join(location.split()).lower()
-    if not normalised:
-        raise BadRequest(
-            "The location must name a region, such as 'eastus2'.", code="InvalidLocation", target=target
-        )
-    return normalised
-
-
 def account_to_arm(resource: Resource) -> dict[str, Any]:
     body = resource.to_arm()
     sub = resource.name
@@ -56,6 +47,7 @@ def put_account(
     caller.require(f"{SUBSCRIPTIONS}/write", rid)
     billing = body.properties.billing_profile.model_dump(by_alias=True, mode="json")
     properties = {"displayName": body.display_name or sub, "billingProfile": billing}
+    suspended = 0
     with services.db.write() as connection:
         repo = Repository(connection)
         existing = repo.get(rid, for_update=True)
@@ -73,12 +65,26 @@ def put_account(
             repo.insert(resource)
         else:
             resource = existing
+            could_pay = can_pay(resource)
             if resource.properties != properties or resource.tags != body.tags:
                 resource.properties, resource.tags = properties, body.tags
                 touch(resource, caller)
                 repo.save(resource)
+            if can_pay(resource) != could_pay:
+                suspended = suspension.apply(repo, caller, sub, can_pay(resource))
         repo.log_activity(caller.principal.id, f"{SUBSCRIPTIONS}/write", rid, "Succeeded")
+    if suspended:
+        services.endpoints_changed()  # suspended (or restored) endpoints answer accordingly at once
     return account_to_arm(resource), existing is None
+
+
+def can_pay(account: Resource) -> bool:
+    """Whether the account may use paid offers: pay-as-you-go with a payment method on file."""
+    billing = account.properties.get("billingProfile", {})
+    return bool(
+        billing.get("offerType") == OfferType.PAY_AS_YOU_GO
+        and billing.get("paymentMethod", PaymentMethod.NONE) != PaymentMethod.NONE
+    )
 
 
 def get_account(services: Services, caller: Caller, sub: str) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from maas.controlplane.domain.naming import ResourceKind, validate_name
+from maas.controlplane.domain.naming import ResourceKind, normalise_location, validate_name
 from maas.controlplane.domain.resources import ProvisioningState, Resource
-from maas.controlplane.services.accounts import normalise_location, require_paid_capable
+from maas.controlplane.services.accounts import require_paid_capable
 from maas.controlplane.services.catalog import MODEL_VERSION_IN_USE, resolve
 from maas.controlplane.services.context import (
     Caller,

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from maas.controlplane.domain.naming import ResourceKind, validate_name
+from maas.controlplane.domain.naming import ResourceKind, normalise_location, validate_name
 from maas.controlplane.domain.resources import Resource
-from maas.controlplane.services.accounts import normalise_location
 from maas.controlplane.services.catalog import resolve
 from maas.controlplane.services.context import (
     Caller,

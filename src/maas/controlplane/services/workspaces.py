@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from maas.controlplane.domain.naming import ResourceKind, validate_name
-from maas.controlplane.services.accounts import normalise_location
+from maas.controlplane.domain.naming import ResourceKind, normalise_location, validate_name
 from maas.controlplane.services.context import (
     Caller,
     Services,

@@ -95,6 +95,18 @@ class KeyRecord:
 
 
 @dataclass(frozen=True)
+class QuotaChange:
+    endpoint_id: str
+    tokens_per_minute: int
+    requests_per_minute: int
+    previous_tokens_per_minute: int
+    previous_requests_per_minute: int
+    reason: str
+    changed_by: str
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
 class RoleAssignmentRecord:
     id: str
     name: str
@@ -376,3 +388,41 @@ class Repository:
                 status=status,
             )
         )
+
+    # -- quotas --------------------------------------------------------------------------------
+    def add_quota_change(self, change: QuotaChange) -> None:
+        self.c.execute(
+            insert(t.quota_changes).values(
+                endpoint_key=key_of(change.endpoint_id),
+                endpoint_id=change.endpoint_id,
+                tokens_per_minute=change.tokens_per_minute,
+                requests_per_minute=change.requests_per_minute,
+                previous_tokens_per_minute=change.previous_tokens_per_minute,
+                previous_requests_per_minute=change.previous_requests_per_minute,
+                reason=change.reason,
+                changed_by=change.changed_by,
+                changed_at=change.changed_at,
+            )
+        )
+
+    def quota_changes(self, endpoint_id: str, limit: int = 50) -> list[QuotaChange]:
+        """The newest `limit` changes of an endpoint's quota, oldest first."""
+        rows = self.c.execute(
+            select(t.quota_changes)
+            .where(t.quota_changes.c.endpoint_key == key_of(endpoint_id))
+            .order_by(t.quota_changes.c.seq.desc())
+            .limit(limit)
+        ).mappings()
+        return [
+            QuotaChange(
+                endpoint_id=row["endpoint_id"],
+                tokens_per_minute=row["tokens_per_minute"],
+                requests_per_minute=row["requests_per_minute"],
+                previous_tokens_per_minute=row["previous_tokens_per_minute"],
+                previous_requests_per_minute=row["previous_requests_per_minute"],
+                reason=row["reason"],
+                changed_by=row["changed_by"],
+                changed_at=_aware(row["changed_at"]),
+            )
+            for row in reversed(list(rows))
+        ]

@@ -56,6 +56,8 @@ def parse_body(model: type[Body], raw: bytes) -> Body:
         data = json.loads(raw, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ValidationFailed(f"The request body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise ValidationFailed("The request body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ValidationFailed("The request body must be a JSON object.")
     try:

@@ -1,0 +1,98 @@
+"""`maas quota show|set`: a deployment's quota (tokens and requests per minute).
+
+Anyone who can read the endpoint can show its quota and the history of changes; only operators
+(`Microsoft.MaaS/quotas/write` at `/`) can set it. Every change is recorded with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+
+import typer
+
+from maas.cli.client import Client
+
+quota_app = typer.Typer(
+    help="Per-deployment quotas: show them, or (operators) raise or lower one.", no_args_is_help=True
+)
+
+UrlOpt = Annotated[str | None, typer.Option("--url", help="MaaS base URL (or MAAS_URL).")]
+TokenOpt = Annotated[str | None, typer.Option("--token", help="Bearer token (or MAAS_TOKEN).")]
+NameOpt = Annotated[str, typer.Option("--name", "-n", help="The serverless endpoint (deployment).")]
+SubOpt = Annotated[
+    str | None, typer.Option("--subscription", "-s", help="Account (subscription) id (or MAAS_SUBSCRIPTION).")
+]
+GroupOpt = Annotated[str, typer.Option("--resource-group", "-g", help="Resource group.")]
+WorkspaceOpt = Annotated[str, typer.Option("--workspace-name", "-w", help="Workspace.")]
+OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table or json.")]
+
+
+def _path(sub: str | None, group: str, workspace: str, name: str) -> str:
+    sub = sub or os.environ.get("MAAS_SUBSCRIPTION")
+    if not sub:
+        raise typer.BadParameter("pass --subscription or set MAAS_SUBSCRIPTION")
+    return (
+        f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices"
+        f"/workspaces/{workspace}/serverlessEndpoints/{name}/providers/Microsoft.MaaS/quotas/default"
+    )
+
+
+def _show(quota: dict[str, Any], output: str) -> None:
+    if output == "json":
+        typer.echo(json.dumps(quota, indent=2))
+        return
+    props = quota["properties"]
+    origin = "default" if props["isDefault"] else "set by an operator"
+    typer.echo(f"tokens/min    {props['tokensPerMinute']:>12,}")
+    typer.echo(f"requests/min  {props['requestsPerMinute']:>12,}   ({origin})")
+    for change in props["history"]:
+        tokens = f"{change['previousTokensPerMinute']:,} → {change['tokensPerMinute']:,}"
+        requests = f"{change['previousRequestsPerMinute']:,} → {change['requestsPerMinute']:,}"
+        reason = f"  ({change['reason']})" if change["reason"] else ""
+        who = f"{change['changedAt']}  {change['changedBy']}"
+        typer.echo(f"  {who}: tokens/min {tokens}, requests/min {requests}{reason}")
+
+
+@quota_app.command("show")
+def quota_show(
+    name: NameOpt,
+    resource_group: GroupOpt,
+    workspace: WorkspaceOpt,
+    subscription: SubOpt = None,
+    output: OutputOpt = "table",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """A deployment's quota and the changes made to it."""
+    _show(Client(url, token).request("GET", _path(subscription, resource_group, workspace, name)), output)
+
+
+@quota_app.command("set")
+def quota_set(
+    name: NameOpt,
+    resource_group: GroupOpt,
+    workspace: WorkspaceOpt,
+    subscription: SubOpt = None,
+    tokens_per_minute: Annotated[
+        int | None, typer.Option("--tokens-per-minute", min=1, help="New token limit per minute.")
+    ] = None,
+    requests_per_minute: Annotated[
+        int | None, typer.Option("--requests-per-minute", min=1, help="New request limit per minute.")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept with the change).")] = "",
+    output: OutputOpt = "table",
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Operator: raise or lower a deployment's quota; the change is recorded."""
+    if tokens_per_minute is None and requests_per_minute is None:
+        raise typer.BadParameter("pass --tokens-per-minute and/or --requests-per-minute")
+    properties: dict[str, Any] = {"reason": reason}
+    if tokens_per_minute is not None:
+        properties["tokensPerMinute"] = tokens_per_minute
+    if requests_per_minute is not None:
+        properties["requestsPerMinute"] = requests_per_minute
+    path = _path(subscription, resource_group, workspace, name)
+    _show(Client(url, token).request("PUT", path, {"properties": properties}), output)

@@ -1,0 +1,34 @@
+"""Routes: a deployment's quota, as an extension resource of the serverless endpoint.
+
+`GET|PUT {endpoint id}/providers/Microsoft.MaaS/quotas/default` with
+`{"properties": {"tokensPerMinute": N, "requestsPerMinute": M, "reason": "…"}}`; PUT is for
+operators only (`Microsoft.MaaS/quotas/write` at `/`), GET for anyone who may read the endpoint.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from maas.controlplane.api.deps import CallerDep, ServicesDep, arm, call, read_body
+from maas.controlplane.api.routes.endpoints import EP
+from maas.controlplane.services import quotas
+from maas.protocol.management.quotas import QuotaBody
+
+router = APIRouter()
+QUOTA = EP + "/{name}/providers/Microsoft.MaaS/quotas/default"
+
+
+@router.get(QUOTA)
+async def get_quota(
+    sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    return arm(await call(quotas.get_quota, services, caller, sub, rg, ws, name))
+
+
+@router.put(QUOTA)
+async def set_quota(
+    request: Request, sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    body = await read_body(request, QuotaBody)
+    return arm(await call(quotas.set_quota, services, caller, sub, rg, ws, name, body))

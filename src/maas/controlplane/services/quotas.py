@@ -1,0 +1,112 @@
+"""Per-deployment quotas: read by the endpoint's readers, changed by operators, every change kept.
+
+A deployment (serverless endpoint) gets the platform's default quota (200,000 tokens and 1,000
+requests per minute unless the operator configured other defaults). An operator — a principal
+allowed `Microsoft.MaaS/quotas/write` at the platform root `/`, which no workspace or account
+role reaches — raises or lowers one deployment's quota; the new limits are stored on the
+endpoint (the gateway reads them with the endpoint), and the change, its reason and who made it
+are appended to `quota_changes` and the activity log in the same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maas.controlplane.services.context import Caller, Services, require_resource, touch
+from maas.controlplane.services.endpoints import ACTION as ENDPOINTS
+from maas.controlplane.services.endpoints import endpoint_id
+from maas.controlplane.store.repository import QuotaChange, Repository
+from maas.core.clock import utcnow
+from maas.core.errors import Conflict
+from maas.protocol.management.quotas import QuotaBody
+
+QUOTAS = "Microsoft.MaaS/quotas"
+
+
+def quota_id(endpoint: str) -> str:
+    return f"{endpoint}/providers/{QUOTAS}/default"
+
+
+def _limits(services: Services, properties: dict[str, Any]) -> tuple[int, int, bool]:
+    quota = properties.get("_quota") or {}
+    settings = services.settings
+    tokens = int(quota.get("tokensPerMinute") or settings.quota_tokens_per_minute)
+    requests = int(quota.get("requestsPerMinute") or settings.quota_requests_per_minute)
+    return tokens, requests, not quota
+
+
+def _body(
+    endpoint: str, tokens: int, requests: int, default: bool, history: list[QuotaChange]
+) -> dict[str, Any]:
+    return {
+        "id": quota_id(endpoint),
+        "name": "default",
+        "type": QUOTAS,
+        "properties": {
+            "tokensPerMinute": tokens,
+            "requestsPerMinute": requests,
+            "isDefault": default,
+            "history": [
+                {
+                    "tokensPerMinute": c.tokens_per_minute,
+                    "requestsPerMinute": c.requests_per_minute,
+                    "previousTokensPerMinute": c.previous_tokens_per_minute,
+                    "previousRequestsPerMinute": c.previous_requests_per_minute,
+                    "reason": c.reason,
+                    "changedBy": c.changed_by,
+                    "changedAt": c.changed_at.isoformat().replace("+00:00", "Z"),
+                }
+                for c in history
+            ],
+        },
+    }
+
+
+def get_quota(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> dict[str, Any]:
+    rid = endpoint_id(sub, rg, ws, name)
+    caller.require(f"{ENDPOINTS}/read", rid)
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        endpoint = require_resource(repo, rid, "serverless endpoint")
+        history = repo.quota_changes(rid)
+    return _body(endpoint.id, *_limits(services, endpoint.properties), history)
+
+
+def set_quota(
+    services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: QuotaBody
+) -> dict[str, Any]:
+    rid = endpoint_id(sub, rg, ws, name)
+    caller.require(f"{QUOTAS}/write", "/")
+    wanted = body.properties
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        endpoint = require_resource(repo, rid, "serverless endpoint", for_update=True)
+        if str(endpoint.provisioning_state) == "Deleting":
+            raise Conflict(f"Endpoint '{name}' is being deleted.", code="ResourceBeingDeleted")
+        tokens, requests, _default = _limits(services, endpoint.properties)
+        new_tokens = wanted.tokens_per_minute or tokens
+        new_requests = wanted.requests_per_minute or requests
+        if (new_tokens, new_requests) != (tokens, requests):
+            endpoint.properties = {
+                **endpoint.properties,
+                "_quota": {"tokensPerMinute": new_tokens, "requestsPerMinute": new_requests},
+            }
+            touch(endpoint, caller)
+            repo.save(endpoint)
+            repo.add_quota_change(
+                QuotaChange(
+                    endpoint_id=endpoint.id,
+                    tokens_per_minute=new_tokens,
+                    requests_per_minute=new_requests,
+                    previous_tokens_per_minute=tokens,
+                    previous_requests_per_minute=requests,
+                    reason=wanted.reason,
+                    changed_by=caller.principal.name,
+                    changed_at=utcnow(),
+                )
+            )
+            repo.log_activity(caller.principal.id, f"{QUOTAS}/write", quota_id(endpoint.id), "Succeeded")
+        history = repo.quota_changes(rid)
+        result = _body(endpoint.id, *_limits(services, endpoint.properties), history)
+    services.endpoints_changed()  # this process's gateway applies the new limits at once
+    return result
