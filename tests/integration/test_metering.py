@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -334,3 +335,20 @@ def test_marketplace_usage_is_billed_to_the_subscriptions_saas_resource(
     [record] = records(client, db)
     assert record["billed_resource_id"] == subscription["properties"]["saasResourceId"]
     assert "Microsoft.SaaS/resources" in record["billed_resource_id"]
+
+
+def test_an_answer_whose_usage_cannot_be_journaled_is_not_delivered(
+    api: Api, client: TestClient, db: Database, chat: Deployed
+) -> None:
+    ledger = client.app.runtime.get().metering.ledger  # type: ignore[attr-defined]
+    journal, ledger._fd = ledger._fd, os.open(os.devnull, os.O_RDONLY)  # writes now fail (EBADF)
+    try:
+        refused = post(api, chat, {"messages": CHAT})
+    finally:
+        os.close(ledger._fd)
+        ledger._fd = journal
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "ledger_unavailable"
+    assert "x-ratelimit-limit-requests" in refused.headers
+    assert records(client, db) == []
+    assert post(api, chat, {"messages": CHAT}).status_code == 200

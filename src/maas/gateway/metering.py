@@ -23,6 +23,7 @@ request never reached admission).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import AsyncIterator
@@ -34,11 +35,13 @@ from pydantic import BaseModel
 from maas.billing.ledger import Ledger, Status, UsageRecord
 from maas.billing.meters import PriceList, price_list
 from maas.controlplane.services.directory import EndpointView
-from maas.core.errors import TooManyRequests
+from maas.core.errors import MaasError, TooManyRequests, Unavailable
 from maas.gateway.http import Exchange
 from maas.gateway.quota.base import Decision, Limits, QuotaStore
 from maas.serving.engines.base import PRIVATE_USAGE
 from maas.serving.engines.generation import DEFAULT_MAX_TOKENS
+
+log = logging.getLogger("maas.gateway")
 
 
 class Metering:
@@ -113,26 +116,33 @@ class Admission:
         self.recorded = True
         self.used = input_tokens + output_tokens
         view, billing, model = self.view, self.view.billing, self.view.model
-        self.metering.ledger.record(
-            UsageRecord(
-                request_id=self.request_id,
-                endpoint_id=view.id,
-                subscription=billing.subscription if billing else "",
-                resource_group=billing.resource_group if billing else "",
-                workspace=billing.workspace if billing else "",
-                billed_resource_id=billing.billed_resource_id if billing else view.id,
-                model_id=model.version_id if model else "",
-                offer_id=billing.offer_id if billing else None,
-                region=view.region,
-                route=self.route,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                prices=_prices(billing.meters if billing else ()),
-                status=status,
-                started_at=self.started,
-                ended_at=time.time(),
-            )
+        record = UsageRecord(
+            request_id=self.request_id,
+            endpoint_id=view.id,
+            subscription=billing.subscription if billing else "",
+            resource_group=billing.resource_group if billing else "",
+            workspace=billing.workspace if billing else "",
+            billed_resource_id=billing.billed_resource_id if billing else view.id,
+            model_id=model.version_id if model else "",
+            offer_id=billing.offer_id if billing else None,
+            region=view.region,
+            route=self.route,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            prices=_prices(billing.meters if billing else ()),
+            status=status,
+            started_at=self.started,
+            ended_at=time.time(),
         )
+        try:
+            self.metering.ledger.record(record)
+        except OSError as exc:  # the journal's disk: an answer that cannot be billed is not sent
+            self.used = 0
+            log.error("cannot journal usage record %s: %s", self.request_id, exc)
+            raise Unavailable(
+                "The usage of this request could not be recorded; retry the request.",
+                code="ledger_unavailable",
+            ) from exc
 
     def record_answer(self, answer: dict[str, Any]) -> None:
         usage = answer.get("usage") or {}
@@ -141,10 +151,15 @@ class Admission:
         self.record(prompt, completion, Status.SUCCEEDED)
 
     async def settle(self) -> None:
-        if self.recorded:
-            await self.metering.quotas.settle(self.key, self.request_id, self.used)
-        else:
-            await self.metering.quotas.release(self.key, self.request_id)
+        """Runs after the answer was sent: a quota store failure here is logged, not raised (the
+        entry keeps its reservation and expires with the window)."""
+        try:
+            if self.recorded:
+                await self.metering.quotas.settle(self.key, self.request_id, self.used)
+            else:
+                await self.metering.quotas.release(self.key, self.request_id)
+        except MaasError as exc:
+            log.warning("settling the quota of %s failed: %s", self.request_id, exc.message)
 
     async def meter_stream(self, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         """Relay `chunks`, recording the usage when the last chunk (the one with `usage`) passes,
