@@ -341,12 +341,13 @@ def test_an_answer_whose_usage_cannot_be_journaled_is_not_delivered(
     api: Api, client: TestClient, db: Database, chat: Deployed
 ) -> None:
     ledger = client.app.runtime.get().metering.ledger  # type: ignore[attr-defined]
-    journal, ledger._fd = ledger._fd, os.open(os.devnull, os.O_RDONLY)  # writes now fail (EBADF)
+    segment = ledger._segments[-1]
+    journal, segment.fd = segment.fd, os.open(os.devnull, os.O_RDONLY)  # writes now fail (EBADF)
     try:
         refused = post(api, chat, {"messages": CHAT})
     finally:
-        os.close(ledger._fd)
-        ledger._fd = journal
+        os.close(segment.fd)
+        segment.fd = journal
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "ledger_unavailable"
     assert "x-ratelimit-limit-requests" in refused.headers

@@ -104,6 +104,10 @@ def settings_for(root: Path, **update: Any) -> Settings:
         "admin_token": SecretStr(ADMIN_TOKEN),
         "public_url": "http://testserver",
         "default_models": False,
+        # module-scoped worlds send far more than a minute's quota to one endpoint; quotas have
+        # their own suites (test_metering.py, test_quota_processes.py)
+        "quota_tokens_per_minute": 10**9,
+        "quota_requests_per_minute": 10**6,
         **update,
     }
     return Settings(**values)

@@ -14,7 +14,9 @@ How (a write-ahead journal in front of group commit):
    transaction (group commit): `INSERT … ON CONFLICT (request_id) DO NOTHING RETURNING` for the
    records, then an upsert of the hourly running totals for exactly the rows that were inserted —
    so totals can never drift from the records they sum, even when a batch is retried.
-3. When everything appended has been committed, the journal is truncated.
+3. The journal is a series of segments (8 MiB by default): a segment whose records are all
+   committed is deleted, and the newest one is truncated whenever it holds nothing uncommitted,
+   so the journal stays small even when the writer never catches up completely.
 4. At start-up, journals left by processes that died (their `lockf` lock is free) are replayed
    through the same idempotent write, then removed. Request ids are the primary key, so a record
    that reached the database before the crash is not inserted twice.
@@ -196,21 +198,61 @@ class LedgerStats:
     batch_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=256))
 
 
+@dataclass(eq=False)
+class _Segment:
+    """One journal file of this process. Records go to the newest; an older one is deleted as
+    soon as every record in it is committed (so a journal never grows without bound, even when
+    the writer never catches up completely)."""
+
+    path: Path
+    fd: int
+    size: int = 0
+    pending: int = 0  # records written here and not yet committed
+
+    @classmethod
+    def create(cls, directory: Path, stem: str, number: int) -> _Segment:
+        path = directory / f"{stem}-{number:06d}{SUFFIX}"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # lockf (POSIX record lock): held while this process lives, not inherited by forked
+        # replicas, released by the kernel when the process dies however it dies.
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return cls(path, fd)
+
+    def close(self, *, remove: bool) -> None:
+        os.close(self.fd)
+        if remove:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+
 class Ledger:
     """One per process: `record()` from the event loop, group commits from a writer thread."""
 
-    def __init__(self, db: Database, directory: Path, *, max_batch: int = 2000, fsync: bool = False) -> None:
+    def __init__(
+        self,
+        db: Database,
+        directory: Path,
+        *,
+        max_batch: int = 2000,
+        fsync: bool = False,
+        segment_bytes: int = 8 * 1024 * 1024,
+        linger: float = 0.05,
+    ) -> None:
         self.db = db
         self.directory = directory
         self.max_batch = max_batch
         self.fsync = fsync
+        self.segment_bytes = segment_bytes
+        self.linger = linger  # seconds the writer waits for a batch to fill (not on the request path)
+        self._flushing = 0
         self.stats = LedgerStats()
-        self._queue: deque[UsageRecord] = deque()
+        self._queue: deque[tuple[UsageRecord, _Segment]] = deque()
         self._cond = threading.Condition()
-        self._appended = 0  # lines in the journal not yet known to be committed … and committed:
+        self._appended = 0
         self._committed = 0
-        self._fd: int | None = None
-        self._path: Path | None = None
+        self._segments: list[_Segment] = []  # oldest first; the last one takes new records
+        self._stem = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._numbers = 0
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -220,63 +262,72 @@ class Ledger:
         writer. Returns how many records the replay added."""
         self.directory.mkdir(parents=True, exist_ok=True)
         recovered = self.recover()
-        name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}{SUFFIX}"
-        self._path = self.directory / name
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        # lockf (POSIX record lock): held while this process lives, not inherited by forked
-        # replicas, released by the kernel when the process dies however it dies.
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._fd = fd
+        self._segments.append(self._new_segment())
         self._thread = threading.Thread(target=self._run, name="maas-ledger", daemon=True)
         self._thread.start()
         return recovered
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Commit what is queued, then close and remove the (now empty) journal."""
+        """Commit what is queued, then close the journal (removed when all of it is committed)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
-        if self._fd is not None:
-            with self._cond:
-                done = not self._queue
-            os.close(self._fd)
-            self._fd = None
-            if done and self._path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    self._path.unlink()
+        with self._cond:
+            for segment in self._segments:
+                segment.close(remove=segment.pending == 0)
+            self._segments = []
+
+    def _new_segment(self) -> _Segment:
+        self._numbers += 1
+        return _Segment.create(self.directory, self._stem, self._numbers)
 
     # -- the request path ----------------------------------------------------------------------
     def record(self, record: UsageRecord) -> None:
         """Make the record durable against a crash of this process, and queue it for the store."""
         line = record.to_line()
         with self._cond:
-            if self._fd is None:
+            if not self._segments:
                 raise RuntimeError("the ledger is not started")
-            os.write(self._fd, line)
+            segment = self._segments[-1]
+            os.write(segment.fd, line)
             if self.fsync:
-                os.fsync(self._fd)
+                os.fsync(segment.fd)
+            segment.size += len(line)
+            segment.pending += 1
             self._appended += 1
-            self._queue.append(record)
+            self._queue.append((record, segment))
             self.stats.recorded += 1
-            self._cond.notify()
+            if segment.size >= self.segment_bytes:
+                self._segments.append(self._new_segment())
+            if len(self._queue) in (1, self.max_batch):  # the writer waits for the first or a full batch
+                self._cond.notify()
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until everything recorded so far is committed (tests, shutdown, benchmarks)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             target = self._appended
-            while self._committed < target:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
+            self._flushing += 1
+            self._cond.notify_all()
+            try:
+                while self._committed < target:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._cond.wait(left)
+            finally:
+                self._flushing -= 1
         return True
 
     @property
     def pending(self) -> int:
         return len(self._queue)
+
+    @property
+    def journal_bytes(self) -> int:
+        return sum(segment.size for segment in self._segments)
 
     # -- the writer ----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -287,9 +338,17 @@ class Ledger:
                     self._cond.wait()
                 if not self._queue:
                     return
+                # The journal already made these records durable, so the store can wait a moment
+                # for more: fewer, larger transactions (less CPU taken from the event loop).
+                deadline = time.monotonic() + self.linger
+                while len(self._queue) < self.max_batch and not (self._stopping or self._flushing):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             try:
-                write_batch(self.db, batch)
+                write_batch(self.db, [record for record, _ in batch])
             except Exception:
                 self.stats.failures += 1
                 log.exception("writing %d usage records failed; retrying", len(batch))
@@ -302,22 +361,36 @@ class Ledger:
                 continue
             backoff = 0.05
             with self._cond:
+                for _, segment in batch:
+                    segment.pending -= 1
                 self._committed += len(batch)
                 self.stats.committed += len(batch)
                 self.stats.batches += 1
                 self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
                 self.stats.batch_sizes.append(len(batch))
-                if self._committed == self._appended and self._fd is not None:
-                    os.ftruncate(self._fd, 0)  # O_APPEND: the next line goes to the new end
+                self._release_segments()
                 self._cond.notify_all()
+
+    def _release_segments(self) -> None:
+        """Delete full segments whose records are all committed; empty the newest one when it
+        holds nothing uncommitted (O_APPEND: the next line goes to the new end)."""
+        *older, newest = self._segments
+        for segment in older:
+            if segment.pending == 0:
+                segment.close(remove=True)
+                self._segments.remove(segment)
+        if newest.pending == 0 and newest.size:
+            os.ftruncate(newest.fd, 0)
+            newest.size = 0
 
     # -- recovery ------------------------------------------------------------------------------
     def recover(self) -> int:
         """Replay every journal in the directory whose owner is gone. Safe to run while other
         processes are live: their journals are locked and skipped."""
         added = 0
+        own = {segment.path for segment in self._segments}
         for path in sorted(self.directory.glob(f"*{SUFFIX}")):
-            if path == self._path:
+            if path in own:
                 continue
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)

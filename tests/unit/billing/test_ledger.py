@@ -134,6 +134,25 @@ def test_group_commit_batches_what_arrives_while_a_transaction_runs(db: Database
     assert list((tmp_path / "journal").glob("*.journal")) == []
 
 
+def test_journal_segments_are_deleted_once_committed_so_the_journal_stays_small(
+    db: Database, tmp_path: Path
+) -> None:
+    directory = tmp_path / "journal"
+    ledger = Ledger(db, directory, max_batch=50, segment_bytes=4096)
+    ledger.start()
+    try:
+        for _ in range(300):
+            ledger.record(record())
+        assert ledger.flush(30)
+        # ~600 bytes a line: the 300 lines went to dozens of 4 KiB segments, all deleted but the
+        # newest, which is empty
+        [left] = directory.glob("*.journal")
+        assert left.stat().st_size == 0 and ledger.journal_bytes == 0
+        assert counts(db)[0] == 300
+    finally:
+        ledger.stop()
+
+
 def test_a_dead_processes_journal_is_replayed_once_and_a_live_one_is_left_alone(
     db: Database, tmp_path: Path
 ) -> None:
