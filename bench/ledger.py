@@ -31,8 +31,9 @@ from controlplane import percentile, platform_facts, progress, table
 from processes import BenchError, Harness, interrupt_on_sigterm
 from sqlalchemy import func, select
 
-from maas.billing.ledger import Ledger, Status, UsageRecord
+from maas.billing.ledger import Ledger
 from maas.billing.meters import price_list
+from maas.billing.records import Status, UsageRecord
 from maas.controlplane.services.directory import BillingView, EndpointView, ModelView
 from maas.controlplane.store import tables
 from maas.controlplane.store.database import Database

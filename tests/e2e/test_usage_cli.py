@@ -15,10 +15,11 @@ from decimal import Decimal
 import pytest
 from typer.testing import CliRunner
 
-from maas.billing.ledger import UsageRecord, write_batch
+from maas.billing.batches import write_batch
 from maas.billing.meters import INPUT_TOKENS as IN
 from maas.billing.meters import OUTPUT_TOKENS as OUT
 from maas.billing.meters import Price, PriceList
+from maas.billing.records import UsageRecord
 from maas.cli.main import app
 from maas.controlplane.store.database import Database
 from maas.core.settings import Settings

@@ -18,11 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, event, func, select, text
 
+from maas.billing.batches import write_batch
 from maas.billing.costs import parse_scope, plan_query, statement
-from maas.billing.ledger import UsageRecord, write_batch
 from maas.billing.meters import INPUT_TOKENS as IN
 from maas.billing.meters import OUTPUT_TOKENS as OUT
 from maas.billing.meters import Price, PriceList
+from maas.billing.records import UsageRecord
 from maas.controlplane.store import tables as t
 from maas.controlplane.store.database import Database
 from maas.protocol.management.costs import QueryDefinition

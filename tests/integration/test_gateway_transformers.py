@@ -60,7 +60,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tiny]:
     eos = build_eos_llama(folder, tmp_path_factory.getbasetemp() / "eos-llama")
     with sqlite_api(tmp_path_factory.mktemp("transformers")) as api:
         world = api.world()
-        put_model(api, TINY_MODEL, {"kind": "huggingface", "path": str(folder)})
+        # the catalog states the window, so the gateway caps quota reservations by it: a request
+        # with an absurd max_tokens is refused by the engine (400), never held up by the quota
+        put_model(api, TINY_MODEL, {"kind": "huggingface", "path": str(folder)}, context_length=TINY_CONTEXT)
         put_model(
             api, SHORT_MODEL, {"kind": "huggingface", "path": str(folder)}, context_length=SHORT_CONTEXT
         )

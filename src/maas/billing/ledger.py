@@ -39,152 +39,16 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import orjson
-from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql, sqlite
-
-from maas.billing.meters import Price, PriceList
-from maas.controlplane.store import tables as t
+from maas.billing.batches import write_batch
+from maas.billing.records import UsageRecord
 from maas.controlplane.store.database import Database
-from maas.core.ids import key_of
 
 log = logging.getLogger("maas.ledger")
 SUFFIX = ".journal"
-
-
-class Status:
-    SUCCEEDED = "Succeeded"  # the whole answer was produced
-    CLIENT_CLOSED = "ClientClosed"  # the client left mid-stream: what was generated is billed
-    FAILED = "Failed"  # the model failed mid-stream: what was generated is billed
-
-
-@dataclass(slots=True)
-class UsageRecord:
-    request_id: str
-    endpoint_id: str
-    subscription: str
-    resource_group: str
-    workspace: str
-    billed_resource_id: str  # the SaaS resource of a marketplace offer, else the endpoint
-    model_id: str
-    offer_id: str | None
-    region: str
-    route: str
-    input_tokens: int
-    output_tokens: int
-    prices: PriceList
-    status: str
-    started_at: float
-    ended_at: float
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "request_id": self.request_id,
-            "endpoint_key": key_of(self.endpoint_id),
-            "endpoint_id": self.endpoint_id,
-            "subscription": self.subscription,
-            "resource_group": self.resource_group,
-            "workspace": self.workspace,
-            "billed_resource_id": self.billed_resource_id,
-            "model_id": self.model_id,
-            "offer_id": self.offer_id,
-            "region": self.region,
-            "route": self.route,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "meters": [
-                {"meterId": p.meter_id, "quantity": q, "pricePer1K": p.per_1k, "currency": p.currency}
-                for p, q in self.prices.quantities(self.input_tokens, self.output_tokens)
-            ],
-            "status": self.status,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-        }
-
-    def to_line(self) -> bytes:
-        return orjson.dumps(self) + b"\n"  # orjson serialises (slotted) dataclasses natively
-
-    @classmethod
-    def from_line(cls, line: bytes) -> UsageRecord:
-        data = orjson.loads(line)
-        prices = data.pop("prices")
-        data["prices"] = PriceList(Price(**prices["input"]), Price(**prices["output"]))
-        return cls(**data)
-
-
-def write_batch(db: Database, records: Sequence[UsageRecord]) -> int:
-    """Insert the records that are not there yet and add exactly those to the running totals, in
-    one transaction. Returns how many were new. Idempotent: a retried batch inserts nothing twice."""
-    if not records:
-        return 0
-    by_id = {r.request_id: r for r in records}
-    with db.engine.connect() as connection:
-        if db.is_sqlite:
-            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
-        with connection.begin():
-            inserted = _insert_records(connection, db.is_sqlite, [r.row() for r in by_id.values()])
-            _add_totals(connection, db.is_sqlite, [by_id[i] for i in inserted])
-    return len(inserted)
-
-
-def _insert_records(connection: Connection, is_sqlite: bool, rows: list[dict[str, Any]]) -> list[str]:
-    dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
-    statement = (
-        dialect_insert(t.usage_records)
-        .on_conflict_do_nothing(index_elements=["request_id"])
-        .returning(t.usage_records.c.request_id)
-    )
-    return list(connection.execute(statement, rows).scalars())
-
-
-def _add_totals(connection: Connection, is_sqlite: bool, records: Iterable[UsageRecord]) -> None:
-    sums: dict[tuple[int, str, str, str], list[Any]] = {}
-    for record in records:
-        hour = int(record.ended_at // 3600)
-        endpoint_key = key_of(record.endpoint_id)
-        for price, quantity in record.prices.quantities(record.input_tokens, record.output_tokens):
-            key = (hour, endpoint_key, price.meter_id, price.per_1k)
-            entry = sums.get(key)
-            if entry is None:
-                sums[key] = [record, price, quantity, 1]
-            else:
-                entry[2] += quantity
-                entry[3] += 1
-    if not sums:
-        return
-    rows = [
-        {
-            "hour": hour,
-            "endpoint_key": endpoint_key,
-            "meter_id": meter_id,
-            "price_per_1k": per_1k,
-            "currency": price.currency,
-            "endpoint_id": record.endpoint_id,
-            "subscription": record.subscription,
-            "resource_group": record.resource_group,
-            "workspace": record.workspace,
-            "billed_resource_id": record.billed_resource_id,
-            "model_id": record.model_id,
-            "quantity": quantity,
-            "records": count,
-        }
-        for (hour, endpoint_key, meter_id, per_1k), (record, price, quantity, count) in sums.items()
-    ]
-    dialect_insert = sqlite.insert if is_sqlite else postgresql.insert
-    statement = dialect_insert(t.usage_totals)
-    statement = statement.on_conflict_do_update(
-        index_elements=["hour", "endpoint_key", "meter_id", "price_per_1k"],
-        set_={
-            "quantity": t.usage_totals.c.quantity + statement.excluded.quantity,
-            "records": t.usage_totals.c.records + statement.excluded.records,
-        },
-    )
-    connection.execute(statement, rows)
 
 
 @dataclass

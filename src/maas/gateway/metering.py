@@ -32,7 +32,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from maas.billing.ledger import Ledger, Status, UsageRecord
+from maas.billing.ledger import Ledger
+from maas.billing.records import Status, UsageRecord
 from maas.billing.meters import PriceList, price_list
 from maas.controlplane.services.directory import EndpointView
 from maas.core.errors import MaasError, TooManyRequests, Unavailable

@@ -1,4 +1,4 @@
-"""The usage ledger on a real SQLite store: group commits, idempotent writes, the journal, and
+"""The usage ledger on a real store (SQLite and PostgreSQL): group commits, idempotent writes, the journal, and
 recovery of a dead process's journal (the kill -9 case without killing anything)."""
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from maas.billing.ledger import Ledger, UsageRecord, write_batch
+from maas.billing.batches import write_batch
+from maas.billing.ledger import Ledger
 from maas.billing.meters import cost, decimal_text, price_list
+from maas.billing.records import UsageRecord
 from maas.controlplane.store import tables as t
 from maas.controlplane.store.database import Database
 
@@ -31,8 +33,8 @@ PRICES = price_list(
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'ledger.db'}")
+def db(store_url: str) -> Iterator[Database]:  # SQLite and PostgreSQL (their batch writes differ)
+    database = Database(store_url)
     database.migrate()
     yield database
     database.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from maas.billing.ledger import UsageRecord
+from maas.billing.records import UsageRecord
 from maas.controlplane.services.directory import EndpointView
 from maas.gateway.metering import Metering, _duration, rate_headers, reservation
 from maas.gateway.quota.base import Decision, Limits
