@@ -33,8 +33,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from maas.billing.ledger import Ledger
-from maas.billing.records import Status, UsageRecord
 from maas.billing.meters import PriceList, price_list
+from maas.billing.records import Status, UsageRecord
 from maas.controlplane.services.directory import EndpointView
 from maas.core.errors import MaasError, TooManyRequests, Unavailable
 from maas.gateway.http import Exchange

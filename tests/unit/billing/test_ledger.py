@@ -1,5 +1,5 @@
-"""The usage ledger on a real store (SQLite and PostgreSQL): group commits, idempotent writes, the journal, and
-recovery of a dead process's journal (the kill -9 case without killing anything)."""
+"""The usage ledger on a real store (SQLite and PostgreSQL): group commits, idempotent writes, the
+journal, and recovery of a dead process's journal (the kill -9 case without killing anything)."""
 
 from __future__ import annotations
 
