@@ -1,17 +1,14 @@
-"""Cost queries through the HTTP API (DESIGN §6, AZURE-REFERENCE §4) on SQLite and PostgreSQL.
-
-Usage goes into the store through the ledger's `write_batch` (records and hourly totals in one
-transaction); every expected cost is computed here, record by record, with `Decimal`, and must
-equal the answer exactly. The queries must read the hourly totals only.
+"""Cost queries through the HTTP API (DESIGN §6, AZURE-REFERENCE §4) on SQLite and PostgreSQL:
+sums at every scope, the Azure shape, grouping, filters, granularities and periods, and reading
+the hourly totals only (through their index). Every expected cost is computed record by record
+with `Decimal` (support/costs.py) and must equal the answer exactly. Access and bad requests:
+test_costs_requests.py.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,156 +19,45 @@ from maas.billing.batches import write_batch
 from maas.billing.costs import parse_scope, plan_query, statement
 from maas.billing.meters import INPUT_TOKENS as IN
 from maas.billing.meters import OUTPUT_TOKENS as OUT
-from maas.billing.meters import Price, PriceList
-from maas.billing.records import UsageRecord
 from maas.controlplane.store import tables as t
 from maas.controlplane.store.database import Database
 from maas.protocol.management.costs import QueryDefinition
-from support.api import FREE_MODEL, ML, MODEL, Api, World
-
-SUB_A = "00000000-0000-0000-0000-000000000001"
-SUB_B = "00000000-0000-0000-0000-000000000002"
-READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-AI_DEVELOPER = "64702f94-c441-49e6-a78b-ef80e0188fee"
-SAAS, ENDPOINTS = "Microsoft.SaaS/resources", f"{ML}/workspaces/serverlessEndpoints"
-QUERY = "/providers/Microsoft.CostManagement/query"
-ALL = {"from": "2025-02-01T00:00:00Z", "to": "2025-03-31T23:59:59Z"}
-
-
-@dataclass(frozen=True)
-class Ep:
-    sub: str
-    rg: str
-    ws: str
-    name: str
-    saas: str | None
-    model: str
-
-    @property
-    def id(self) -> str:
-        ws = f"/subscriptions/{self.sub}/resourceGroups/{self.rg}/providers/{ML}/workspaces/{self.ws}"
-        return f"{ws}/serverlessEndpoints/{self.name}"
-
-    @property
-    def billed(self) -> str:
-        rg = f"/subscriptions/{self.sub}/resourceGroups/{self.rg}"
-        return f"{rg}/providers/{SAAS}/{self.saas}" if self.saas else self.id
-
-
-EP_A = Ep(SUB_A, "rg1", "ws1", "EP-A", "saas-a", MODEL)  # marketplace; display name in capitals
-EP_B = Ep(SUB_A, "rg1", "ws1", "ep-b", None, FREE_MODEL)  # first party, free
-EP_E = Ep(SUB_A, "rg1", "ws1b", "ep-e", None, FREE_MODEL)  # another workspace of rg1
-EP_C = Ep(SUB_A, "rg2", "ws2", "ep-c", "saas-c", MODEL)
-EP_D = Ep(SUB_B, "rg3", "ws3", "ep-d", None, FREE_MODEL)
-
-
-@dataclass(frozen=True)
-class Use:
-    ep: Ep
-    when: datetime
-    input: int
-    output: int
-    input_price: str
-    output_price: str
-    currency: str = "USD"
-
-
-def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
-    return datetime(2025, month, day, hour, minute, tzinfo=UTC)
-
-
-USAGE = [
-    Use(EP_A, at(1, 9, 15), 1200, 300, "0.0003", "0.0006"),
-    Use(EP_A, at(1, 9, 45), 800, 150, "0.0003", "0.0006"),
-    Use(EP_A, at(1, 10, 5), 1000, 0, "0.00035", "0.0007"),  # the offer's price changed
-    Use(EP_A, at(2, 23, 59), 333, 77, "0.00035", "0.0007"),
-    Use(EP_B, at(1, 10, 30), 5000, 2500, "0", "0"),
-    Use(EP_E, at(2, 0, 0), 10, 20, "0.5", "1.25"),
-    Use(EP_C, at(1, 11, 0), 400, 100, "0.001", "0.002"),
-    Use(EP_C, at(28, 23, 30, month=2), 700, 70, "0.001", "0.002"),
-    Use(EP_D, at(2, 12, 0), 9000, 1000, "0.0001", "0.0002", "EUR"),
-]
-Keep = Callable[[Use, str], bool]
-
-
-def expected(keep: Keep) -> tuple[float, int]:
-    """(cost, quantity) of the meters `keep` selects, summed exactly, cost then made a float."""
-    total, quantity = Decimal(0), 0
-    for use in USAGE:
-        for meter, count, price in ((IN, use.input, use.input_price), (OUT, use.output, use.output_price)):
-            if keep(use, meter):
-                total += Decimal(count) * Decimal(price) / 1000
-                quantity += count
-    return float(total), quantity
-
-
-def record(use: Use) -> UsageRecord:
-    ep = use.ep
-    prices = PriceList(Price(IN, use.input_price, use.currency), Price(OUT, use.output_price, use.currency))
-    return UsageRecord(
-        request_id=str(uuid.uuid4()),
-        endpoint_id=ep.id,
-        subscription=ep.sub.lower(),  # the gateway bills under the store's (lower-case) keys
-        resource_group=ep.rg.lower(),
-        workspace=ep.ws.lower(),
-        billed_resource_id=ep.billed,
-        model_id=f"{ep.model}/versions/1",
-        offer_id=None,
-        region="eastus2",
-        route="chat/completions",
-        input_tokens=use.input,
-        output_tokens=use.output,
-        prices=prices,
-        status="Succeeded",
-        started_at=use.when.timestamp() - 1,
-        ended_at=use.when.timestamp(),
-    )
+from support.api import FREE_MODEL, MODEL, Api
+from support.costs import (
+    ALL,
+    ENDPOINTS,
+    EP_A,
+    EP_B,
+    EP_C,
+    EP_D,
+    EP_E,
+    QUERY,
+    SAAS,
+    SCOPES,
+    SUB_A,
+    SUB_B,
+    Ep,
+    Keep,
+    Use,
+    at,
+    dim,
+    expected,
+    group,
+    query,
+    record,
+    rg_path,
+    rows,
+    written_usage,
+    ws_path,
+)
 
 
 @pytest.fixture
 def db(client: TestClient) -> Database:
-    database: Database = client.app.state.services.db  # type: ignore[attr-defined]
-    assert write_batch(database, [record(u) for u in USAGE]) == len(USAGE)
-    return database
-
-
-def query(api: Api, scope: str, period: dict[str, str] | None = None, **dataset: Any) -> dict[str, Any]:
-    dataset.setdefault(
-        "aggregation",
-        {
-            "cost": {"name": "PreTaxCost", "function": "Sum"},
-            "tokens": {"name": "UsageQuantity", "function": "Sum"},
-        },
-    )
-    body = {"type": "ActualCost", "timeframe": "Custom", "timePeriod": period or ALL, "dataset": dataset}
-    return api.ok(api.post(scope + QUERY, body), 200)
-
-
-def rows(result: dict[str, Any]) -> list[list[Any]]:
-    return result["properties"]["rows"]  # type: ignore[no-any-return]
-
-
-def rg_path(sub: str, rg: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}"
-
-
-def ws_path(ep: Ep) -> str:
-    return f"{rg_path(ep.sub, ep.rg)}/providers/{ML}/workspaces/{ep.ws}"
+    return written_usage(client)
 
 
 # -- scopes, shape, sums ----------------------------------------------------------------------
-SCOPES: list[tuple[str, Keep]] = [
-    (f"/subscriptions/{SUB_A}", lambda u, m: u.ep.sub == SUB_A),
-    (rg_path(SUB_A, "RG1"), lambda u, m: u.ep.rg == "rg1"),
-    (ws_path(EP_A), lambda u, m: u.ep.ws == "ws1"),
-    (EP_A.id.lower(), lambda u, m: u.ep is EP_A),
-    (rg_path(SUB_A, "rg1") + f"/providers/{SAAS}/SAAS-A", lambda u, m: u.ep is EP_A),
-    (ws_path(EP_E), lambda u, m: u.ep is EP_E),
-    (rg_path(SUB_A, "rg2"), lambda u, m: u.ep is EP_C),
-    (EP_B.id, lambda u, m: u.ep is EP_B),
-]
-
-
 @pytest.mark.parametrize(("scope", "keep"), SCOPES)
 def test_each_scope_sums_exactly_what_it_holds(api: Api, db: Database, scope: str, keep: Keep) -> None:
     result = query(api, scope)
@@ -210,10 +96,6 @@ def test_no_usage_is_no_rows(api: Api, db: Database) -> None:
 
 
 # -- grouping ---------------------------------------------------------------------------------
-def group(*names: str) -> list[dict[str, str]]:
-    return [{"type": "Dimension", "name": n} for n in names]
-
-
 def test_group_by_resource_group_and_meter(api: Api, db: Database) -> None:
     result = query(api, f"/subscriptions/{SUB_A}", grouping=group("ResourceGroup", "meterid"))
     names = [c["name"] for c in result["properties"]["columns"]]
@@ -261,10 +143,6 @@ def test_group_by_our_extensions(api: Api, db: Database) -> None:
 
 
 # -- filters ----------------------------------------------------------------------------------
-def dim(name: str, *values: str) -> dict[str, Any]:
-    return {"dimensions": {"name": name, "operator": "In", "values": list(values)}}
-
-
 FILTERS: list[tuple[dict[str, Any], Keep]] = [
     (dim("MeterId", IN.upper()), lambda u, m: m == IN),
     (dim("Meter", IN, OUT), lambda u, m: True),
@@ -408,135 +286,3 @@ def test_the_scope_is_found_through_the_scope_index(db: Database, scope: str) ->
             connection.execute(text("SET LOCAL enable_seqscan = off"))
             plan = " ".join(str(r[0]) for r in connection.execute(text(f"EXPLAIN {compiled}")))
     assert "ix_usage_totals_scope" in plan, plan
-
-
-# -- access -----------------------------------------------------------------------------------
-@pytest.fixture
-def worlds(api: Api, db: Database) -> None:
-    api.world(World(sub=SUB_A, rg="rg1", ws="ws1"))
-    api.world(World(sub=SUB_A, rg="rg2", ws="ws2"), catalog=False)
-
-
-def test_readers_query_their_scope_and_nothing_above_or_beside_it(api: Api, worlds: None) -> None:
-    principal, token = api.principal("finance")
-    api.ok(api.assign(rg_path(SUB_A, "rg1"), principal, READER), 201)
-    reader = api.as_token(token)
-    for scope, keep in SCOPES[1:6]:  # rg1, its workspaces, endpoints and SaaS resource
-        assert rows(query(reader, scope)) == [[*expected(keep), "USD"]]
-    body = {"type": "Usage", "timeframe": "Custom", "timePeriod": ALL, "dataset": {}}
-    for scope in (rg_path(SUB_A, "rg2"), f"/subscriptions/{SUB_A}", ws_path(EP_C)):
-        response = reader.post(scope + QUERY, body)
-        assert response.status_code == 403, response.text
-        error = response.json()["error"]
-        assert error["code"] == "AuthorizationFailed"
-        assert f"'Microsoft.CostManagement/query/read' over scope '{scope}'" in error["message"]
-
-
-def test_an_ai_developer_may_not_query_costs(api: Api, worlds: None) -> None:
-    principal, token = api.principal("dev")
-    api.ok(api.assign(rg_path(SUB_A, "rg1"), principal, AI_DEVELOPER), 201)
-    body = {"type": "Usage", "timeframe": "MonthToDate", "dataset": {}}
-    response = api.as_token(token).post(rg_path(SUB_A, "rg1") + QUERY, body)
-    assert response.status_code == 403
-    assert response.json()["error"]["code"] == "AuthorizationFailed"
-    assert (
-        api.post(rg_path(SUB_A, "rg1") + QUERY, body, headers={"Authorization": "Bearer nope"}).status_code
-        == 401
-    )
-
-
-# -- bad requests -----------------------------------------------------------------------------
-def _nested(depth: int) -> str:
-    leaf = '{"dimensions": {"name": "MeterId", "operator": "In", "values": ["x"]}}'
-    return '{"and": [' * depth + leaf + "," + leaf + "]}" * depth
-
-
-GOOD = {"type": "Usage", "timeframe": "MonthToDate", "dataset": {}}
-
-
-def ds(**dataset: Any) -> dict[str, Any]:
-    return {**GOOD, "dataset": dataset}
-
-
-def custom(**period: str) -> dict[str, Any]:
-    return {**GOOD, "timeframe": "Custom", "timePeriod": {k.rstrip("_"): v for k, v in period.items()}}
-
-
-def agg(name: str, function: str = "Sum") -> dict[str, Any]:
-    return {"x": {"name": name, "function": function}}
-
-
-def raw_filter(depth: int) -> str:
-    return '{"type": "Usage", "timeframe": "MonthToDate", "dataset": {"filter": ' + _nested(depth) + "}}"
-
-
-BAD: list[tuple[Any, str | None]] = [
-    ({**GOOD, "type": "Forecast"}, "type"),
-    ({"timeframe": "MonthToDate", "dataset": {}}, "type"),
-    ({**GOOD, "timeframe": "Yesterday"}, "timeframe"),
-    ({**GOOD, "timeframe": "Custom"}, "timePeriod"),
-    ({**GOOD, "timePeriod": {"from": "2025-01-01", "to": "2025-01-02"}}, "timePeriod"),
-    (custom(from_="2025-01-02", to="2025-01-01"), "timePeriod.to"),
-    (custom(from_="2025-01-02"), "timePeriod.to"),
-    (custom(from_="yesterday", to="2025-01-01"), "timePeriod.from"),
-    (ds(granulairty="Daily"), "dataset.granulairty"),
-    (ds(granularity="Weekly"), "dataset.granularity"),
-    (ds(aggregation=agg("Tokens")), "dataset.aggregation.x.name"),
-    (ds(aggregation=agg("Cost", "Avg")), "dataset.aggregation.x.function"),
-    (ds(aggregation={k: agg("Cost")["x"] for k in "abc"}), "dataset.aggregation"),
-    (ds(grouping=group("Meter", "Model", "Workspace")), "dataset.grouping"),
-    (ds(grouping=group("ServiceName")), "dataset.grouping[0].name"),
-    (ds(grouping=[{"type": "TagKey", "name": "team"}]), "dataset.grouping[0].type"),
-    (ds(filter={"tags": dim("team", "a")["dimensions"]}), "dataset.filter.tags"),
-    (ds(filter={"and": [dim("Meter", "a"), dim("Region", "b")]}), "dataset.filter.and[1].dimensions.name"),
-    (ds(filter={"and": [dim("Meter", "a")]}), "dataset.filter.and"),
-    (ds(filter={**dim("Meter", "a"), "or": []}), "dataset.filter.or"),
-    (
-        ds(filter={"dimensions": {**dim("Meter", "a")["dimensions"], "operator": "Contains"}}),
-        "dataset.filter.dimensions.operator",
-    ),
-    (ds(filter=dim("Meter")), "dataset.filter.dimensions.values"),
-    (ds(filter=dim("Meter", *(str(i) for i in range(1001)))), "dataset.filter.dimensions.values"),
-    ("[1, 2]", None),
-    ("{not json", None),
-    ("", None),
-    (raw_filter(12), None),
-    (raw_filter(5000), None),  # json.loads gives up: "nested too deeply"
-]
-
-
-@pytest.mark.parametrize(("body", "target"), BAD)
-def test_bad_bodies_are_a_400_naming_the_field(api: Api, body: Any, target: str | None) -> None:
-    path = rg_path(SUB_A, "rg1") + QUERY
-    if isinstance(body, str):
-        response = api.request(
-            "POST", path, content=body.encode(), headers={"Content-Type": "application/json"}
-        )
-    else:
-        response = api.post(path, body)
-    assert response.status_code == 400, response.text
-    error = response.json()["error"]
-    assert error["message"]
-    if target is not None:
-        assert error["target"] == target, error
-
-
-@pytest.mark.parametrize(
-    "scope",
-    [
-        f"/subscriptions/{SUB_A}/resourceGroups/rg1/providers/Microsoft.Compute/virtualMachines/vm",
-        f"/subscriptions/{SUB_A}/resourceGroups/rg1/providers/{ML}/workspaces/ws1/connections/c",
-        "/providers/Microsoft.Billing/billingAccounts/1",
-    ],
-)
-def test_scopes_without_usage_totals_are_a_400_on_scope(api: Api, scope: str) -> None:
-    response = api.post(scope + QUERY, GOOD)
-    assert response.status_code == 400, response.text
-    assert response.json()["error"]["target"] == "scope"
-
-
-def test_a_nul_in_a_value_is_never_a_500(api: Api, db: Database) -> None:
-    body = {**GOOD, "dataset": {"filter": dim("Meter", "a\x00b")}}
-    response = api.post(f"/subscriptions/{SUB_A}" + QUERY, body)
-    # SQLite compares a NUL like any character (and finds nothing); PostgreSQL refuses it
-    assert response.status_code == (200 if db.is_sqlite else 400), response.text
