@@ -149,11 +149,15 @@ def test_a_flooding_tenant_does_not_delay_another_tenants_request() -> None:
             finished.append(tenant)
 
         flood = [asyncio.create_task(one("flood")) for _ in range(6)]
-        await until(lambda: pool_of(pools).queue.waiting == 5, "the flood queued")
+        # (>= 3, not == 5: on a fast machine a flood request can finish between two polls)
+        await until(lambda: pool_of(pools).queue.waiting >= 3, "the flood queued")
+        done_before = len(finished)
         quiet = asyncio.create_task(one("quiet"))
         await asyncio.gather(quiet, *flood)
-        # one flood request was running, then the quiet tenant's request went next
-        assert finished.index("quiet") <= 1, finished
+        # the flood request that was running finished, then the quiet tenant's request went next,
+        # ahead of the flood requests still waiting
+        assert finished.index("quiet") <= done_before + 1, finished
+        assert len(finished) - finished.index("quiet") - 1 >= 2, finished
 
     run(test)
 
