@@ -252,6 +252,29 @@ def test_deleting_a_subscription_makes_its_endpoints_unhealthy_at_once(api: Api)
     assert after["properties"]["endpointState"] == phi["properties"]["endpointState"] == "Online"
 
 
+def test_deleting_the_saas_resource_unsubscribes(api: Api) -> None:
+    """The seed's ARM tab: `az resource delete --name <resource-name>` on the SaaS item."""
+    world = api.world()
+    subscription = api.ok(api.subscribe(world), 201)
+    saas_path = subscription["properties"]["saasResourceId"]
+    _deployed(api, world, "llama-unsubscribed")
+    assert api.delete(saas_path).status_code == 204
+    assert api.get(saas_path).status_code == 404
+    assert api.get(world.subscription("Meta-Llama-3-8B-Instruct")).status_code == 404
+    endpoint = api.ok(api.get(world.endpoint("llama-unsubscribed")), 200)
+    assert endpoint["properties"]["endpointState"] == "Unhealthy"
+    assert api.delete(saas_path).status_code == 204  # already gone: still 204, as ARM answers
+    # a reader may not delete it
+    principal, token = api.principal("saas-reader")
+    api.ok(api.subscribe(world), 201)
+    again = api.ok(api.get(world.subscription("Meta-Llama-3-8B-Instruct")), 200)["properties"][
+        "saasResourceId"
+    ]
+    api.ok(api.assign(world.rg_path, principal, "acdd72a7-3385-48ef-bd42-f606fba81ae7"), 201)
+    assert api.as_token(token).delete(again).status_code == 403
+    assert api.get(again).status_code == 200
+
+
 # -- names ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["a" * 53, "bad_name", "1starts-with-digit", "dot.ted", "-dash", "sp ace"])
 def test_bad_endpoint_names_are_refused(api: Api, name: str) -> None:

@@ -1,9 +1,15 @@
-"""The `Microsoft.SaaS/resources` items, one per marketplace subscription: where costs land."""
+"""The `Microsoft.SaaS/resources` items, one per marketplace subscription: where costs land.
+
+Deleting one (`az resource delete --name <offer>-<guid>`, as the seed suggests) unsubscribes: its
+marketplace subscription is deleted with the usual effects (its endpoints turn Unhealthy at once),
+then the item itself goes. Usage already billed to it stays in the cost totals.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from maas.controlplane.services import marketplace
 from maas.controlplane.services.context import Caller, Services, require_resource
 from maas.controlplane.store.repository import Repository
 from maas.core.ids import SAAS_TYPE, resource_group_id, saas_resource_id
@@ -22,3 +28,24 @@ def get_saas(services: Services, caller: Caller, sub: str, rg: str, name: str) -
     caller.require(f"{SAAS_TYPE}/read", rid)
     with services.db.read() as connection:
         return require_resource(Repository(connection), rid, "SaaS resource").to_arm()
+
+
+def delete_saas(services: Services, caller: Caller, sub: str, rg: str, name: str) -> bool:
+    rid = saas_resource_id(sub, rg, name)
+    caller.require(f"{SAAS_TYPE}/delete", rid)
+    with services.db.read() as connection:
+        saas = Repository(connection).get(rid)
+    if saas is None:
+        return False
+    subscription_id = str(saas.properties.get("marketplaceSubscriptionId") or "")
+    parts = subscription_id.split("/")
+    if (
+        len(parts) == 11
+    ):  # /subscriptions/s/resourceGroups/g/providers/ns/workspaces/w/marketplaceSubscriptions/n
+        marketplace.delete_subscription(services, caller, parts[2], parts[4], parts[8], parts[10])
+    with services.db.write() as connection:
+        repo = Repository(connection)
+        if repo.get(rid, for_update=True) is not None:
+            repo.delete(rid)
+            repo.log_activity(caller.principal.id, f"{SAAS_TYPE}/delete", rid, "Succeeded")
+    return True

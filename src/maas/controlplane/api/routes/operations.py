@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from maas.controlplane.api.deps import CallerDep, ServicesDep, arm, call, listing
+from maas.controlplane.api.deps import CallerDep, ServicesDep, arm, call, deleted, listing
 from maas.controlplane.api.errors import arm_error
 from maas.controlplane.services import operations, saas
 
@@ -48,3 +48,9 @@ async def list_saas(sub: str, rg: str, services: ServicesDep, caller: CallerDep)
 @router.get("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources/{name}")
 async def get_saas(sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep) -> Response:
     return arm(await call(saas.get_saas, services, caller, sub, rg, name))
+
+
+@router.delete("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources/{name}")
+async def delete_saas(sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep) -> Response:
+    await call(saas.delete_saas, services, caller, sub, rg, name)
+    return deleted()
