@@ -1,23 +1,47 @@
-"""The MaaS Python SDK: clients shaped like Azure's management SDKs, over a MaaS server.
+"""The MaaS Python SDK: clients shaped like Azure's (azure-ai-ml, azure-mgmt-costmanagement),
+over a MaaS server.
 
 The public names are exactly `__all__`; the modules behind them are implementation detail.
 """
 
 from __future__ import annotations
 
+from maas.sdk.client import MLClient
 from maas.sdk.costs import CostManagementClient, QueryColumn, QueryOperations, QueryResult
 from maas.sdk.credentials import AccessToken, MaasTokenCredential, TokenCredential
-from maas.sdk.errors import HttpResponseError, MaasClientError, ServiceRequestError
+from maas.sdk.entities import (
+    EndpointAuthKeys,
+    MarketplacePlan,
+    MarketplaceSubscription,
+    ServerlessConnection,
+    ServerlessEndpoint,
+    Workspace,
+)
+from maas.sdk.errors import HttpResponseError, MaasClientError, ServiceRequestError, ValidationError
+from maas.sdk.loaders import load_connection, load_marketplace_subscription, load_serverless_endpoint
+from maas.sdk.pollers import LROPoller
 
 __all__ = [
     "AccessToken",
     "CostManagementClient",
+    "EndpointAuthKeys",
     "HttpResponseError",
+    "LROPoller",
+    "MLClient",
     "MaasClientError",
     "MaasTokenCredential",
+    "MarketplacePlan",
+    "MarketplaceSubscription",
     "QueryColumn",
     "QueryOperations",
     "QueryResult",
+    "ServerlessConnection",
+    "ServerlessEndpoint",
     "ServiceRequestError",
     "TokenCredential",
+    "ValidationError",
+    "Workspace",
+    "load_connection",
+    "load_marketplace_subscription",
+    "load_serverless_endpoint",
 ]

@@ -25,14 +25,26 @@ from maas.sdk import (
 EXPECTED = {
     "AccessToken",
     "CostManagementClient",
+    "EndpointAuthKeys",
     "HttpResponseError",
+    "LROPoller",
+    "MLClient",
     "MaasClientError",
     "MaasTokenCredential",
+    "MarketplacePlan",
+    "MarketplaceSubscription",
     "QueryColumn",
     "QueryOperations",
     "QueryResult",
+    "ServerlessConnection",
+    "ServerlessEndpoint",
     "ServiceRequestError",
     "TokenCredential",
+    "ValidationError",
+    "Workspace",
+    "load_connection",
+    "load_marketplace_subscription",
+    "load_serverless_endpoint",
 }
 ANSWER = {
     "id": "/subscriptions/s1/providers/Microsoft.CostManagement/query/q1",
@@ -56,7 +68,7 @@ def test_all_is_exactly_the_public_names() -> None:
     for name in maas.sdk.__all__:
         assert getattr(maas.sdk, name).__module__.startswith("maas.sdk.")
     public = {n for n in vars(maas.sdk) if not n.startswith("_")} - {"annotations"}
-    modules = {"costs", "credentials", "errors"}
+    modules = {"client", "costs", "credentials", "entities", "errors", "loaders", "operations", "pollers"}
     assert public - modules <= EXPECTED
 
 
