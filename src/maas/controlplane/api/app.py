@@ -21,6 +21,7 @@ from maas.controlplane.api.routes import (
     accounts,
     catalog,
     costs,
+    deployments,
     endpoints,
     operations,
     pools,
@@ -84,7 +85,18 @@ def create_app(
         openapi_url="/openapi.json",
     )
     errors.install(app)
-    for module in (accounts, workspaces, endpoints, quotas, catalog, access, operations, pools, costs):
+    for module in (
+        accounts,
+        workspaces,
+        endpoints,
+        quotas,
+        catalog,
+        access,
+        operations,
+        pools,
+        costs,
+        deployments,
+    ):
         app.include_router(module.router)
 
     @app.get("/health", include_in_schema=False)

@@ -1,0 +1,61 @@
+"""Routes: template deployments at a resource group (`Microsoft.Resources/deployments`).
+
+PUT answers 201 (new) or 200 (redeployed) once the deployment has run, with
+`properties.provisioningState` Succeeded or Failed (and `properties.error`); a template that does
+not validate is a 400 and records nothing. DELETE removes only the record (204).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from maas.controlplane.api.deps import (
+    CallerDep,
+    ServicesDep,
+    arm,
+    call,
+    deleted,
+    listing,
+    put_response,
+    read_body,
+)
+from maas.controlplane.services import deployments
+from maas.protocol.management.deployments import DeploymentBody
+
+router = APIRouter()
+DEPLOYMENTS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Resources/deployments"
+
+
+@router.get(DEPLOYMENTS)
+async def list_deployments(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
+    return listing(await call(deployments.list_deployments, services, caller, sub, rg))
+
+
+@router.put(DEPLOYMENTS + "/{name}")
+async def put_deployment(
+    request: Request, sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    body = await read_body(request, DeploymentBody)
+    return put_response(*await call(deployments.put_deployment, services, caller, sub, rg, name, body))
+
+
+@router.post(DEPLOYMENTS + "/{name}/validate")
+async def validate_deployment(
+    request: Request, sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    body = await read_body(request, DeploymentBody)
+    return arm(await call(deployments.validate_deployment, services, caller, sub, rg, name, body))
+
+
+@router.get(DEPLOYMENTS + "/{name}")
+async def get_deployment(sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep) -> Response:
+    return arm(await call(deployments.get_deployment, services, caller, sub, rg, name))
+
+
+@router.delete(DEPLOYMENTS + "/{name}")
+async def delete_deployment(
+    sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep
+) -> Response:
+    await call(deployments.delete_deployment, services, caller, sub, rg, name)
+    return deleted()
