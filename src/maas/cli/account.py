@@ -1,0 +1,191 @@
+"""`maas login|logout`, `maas account set|show` and `maas configure`: what `az login`,
+`az account set` and `az configure --defaults` do, stored in the CLI's config file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from maas.cli import config
+from maas.cli.client import Client
+from maas.cli.options import Output, OutputOpt, QueryOpt, SubOpt, TokenOpt, UrlOpt
+from maas.cli.output import emit, fail
+
+KEYS_HELP = ", ".join(key + "=…" for key in config.DEFAULT_KEYS)
+account_app = typer.Typer(help="The account (subscription) commands use by default.", no_args_is_help=True)
+
+
+def _load() -> dict[str, Any]:
+    try:
+        return config.load()
+    except config.ConfigError as exc:
+        fail(str(exc), 2)
+
+
+def login(
+    url: UrlOpt = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="Bearer token (prompted for when not given).")
+    ] = None,
+) -> None:
+    """Sign in to a MaaS server: check the token and store it with the URL."""
+    profile = config.resolve(url=url)
+    if not token:
+        token = typer.prompt("Token", hide_input=True)
+    client = Client(profile.url, token)
+    accounts = client.request("GET", "/subscriptions")
+    data = _load()
+    data.update({"url": profile.url, "token": token})
+    path = config.save(data)
+    typer.echo(f"Logged in to {profile.url} (config in {path}).", err=True)
+    emit([{"id": a.get("id"), "name": a.get("name")} for a in accounts.get("value", [])])
+
+
+def logout() -> None:
+    """Forget the stored token."""
+    data = _load()
+    if data.pop("token", None) is None:
+        typer.echo("Not logged in.", err=True)
+        return
+    config.save(data)
+    typer.echo("Logged out.", err=True)
+
+
+@account_app.command("set")
+def account_set(
+    subscription: Annotated[str, typer.Option("--subscription", "-s", help="Account (subscription) id.")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Use this account by default."""
+    found = Client(url, token).request("GET", f"/subscriptions/{subscription}")
+    data = _load()
+    data["subscription"] = found.get("subscriptionId") or subscription
+    config.save(data)
+
+
+PaymentOpt = Annotated[
+    str | None,
+    typer.Option("--payment-method", help="CreditCard, Invoice or None (paid offers need one)."),
+]
+OfferTypeOpt = Annotated[
+    str | None, typer.Option("--offer-type", help="PayAsYouGo (default), FreeTrial or Free.")
+]
+
+
+def _put_account(
+    subscription: str,
+    payment: str | None,
+    offer_type: str | None,
+    name: str | None,
+    url: str | None,
+    token: str | None,
+) -> Any:
+    client = Client(url, token)
+    path = f"/subscriptions/{subscription}"
+    current: dict[str, Any] = {}
+    if payment is None or offer_type is None:  # an update keeps what it does not change
+        response = client.http.get(path, params={"api-version": "2024-01-01-preview"})
+        current = response.json() if response.status_code == 200 else {}
+    billing = dict((current.get("properties") or {}).get("billingProfile") or {})
+    if payment is not None:
+        billing["paymentMethod"] = payment
+    if offer_type is not None:
+        billing["offerType"] = offer_type
+    body: dict[str, Any] = {"properties": {"billingProfile": billing}}
+    display = name or current.get("displayName")
+    if display:
+        body["displayName"] = display
+    return client.request("PUT", path, body)
+
+
+@account_app.command("create")
+def account_create(
+    subscription: Annotated[str, typer.Option("--subscription", "-s", help="Account (subscription) id.")],
+    payment_method: PaymentOpt = None,
+    offer_type: OfferTypeOpt = None,
+    display_name: Annotated[str | None, typer.Option("--display-name", help="A readable name.")] = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    output: OutputOpt = "json",
+    query: QueryOpt = None,
+) -> None:
+    """Operator: create an account (subscription) with its billing profile."""
+    emit(_put_account(subscription, payment_method, offer_type, display_name, url, token), output, query)
+
+
+@account_app.command("update")
+def account_update(
+    subscription: SubOpt = None,
+    payment_method: PaymentOpt = None,
+    offer_type: OfferTypeOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    output: OutputOpt = "json",
+    query: QueryOpt = None,
+) -> None:
+    """Change the account's billing profile. Removing the payment method (`--payment-method None`)
+    suspends its paid subscriptions and endpoints until one is back."""
+    profile = config.resolve(url=url, token=token, subscription=subscription)
+    if not profile.subscription:
+        fail("no account: pass --subscription or run `maas account set`", 2)
+    emit(_put_account(profile.subscription, payment_method, offer_type, None, url, token), output, query)
+
+
+@account_app.command("show")
+def account_show(
+    subscription: SubOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+    output: OutputOpt = "json",
+    query: QueryOpt = None,
+) -> None:
+    """The account commands use: its id, state and the server it lives on."""
+    profile = config.resolve(url=url, token=token, subscription=subscription)
+    if not profile.subscription:
+        fail("no account set: run `maas account set --subscription ID`", 2)
+    found = Client(url, token).request("GET", f"/subscriptions/{profile.subscription}")
+    emit({**found, "url": profile.url}, output, query)
+
+
+def configure(
+    pairs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="name=value pairs after --defaults: workspace, group, location.", show_default=False
+        ),
+    ] = None,
+    defaults: Annotated[
+        bool,
+        typer.Option("--defaults", "-d", help="Set defaults: workspace=… group=… location=… (empty clears)."),
+    ] = False,
+    list_defaults: Annotated[bool, typer.Option("--list-defaults", "-l", help="Show the defaults.")] = False,
+    output: Annotated[Output, typer.Option("--output", "-o", help="Output format.")] = "json",
+) -> None:
+    """Set or show defaults for -w/--workspace-name, -g/--resource-group and the location."""
+    data = _load()
+    stored: dict[str, str] = dict(data.get("defaults") or {})
+    if pairs and not defaults:
+        fail("give the values after --defaults, e.g. --defaults workspace=ws group=rg", 2)
+    if defaults:
+        if not pairs:
+            fail("--defaults takes name=value pairs, e.g. --defaults workspace=ws group=rg", 2)
+        updates: dict[str, str] = {}
+        for pair in pairs:
+            name, sep, value = pair.partition("=")
+            if not sep or name not in config.DEFAULT_KEYS:
+                fail(
+                    f"--defaults: expected one of {KEYS_HELP}, got {pair!r}",
+                    2,
+                )
+            updates[name] = value
+        for name, value in updates.items():
+            if value:
+                stored[name] = value
+            else:
+                stored.pop(name, None)
+        data["defaults"] = stored
+        config.save(data)
+    if list_defaults or not defaults:
+        emit([{"name": k, "value": v} for k, v in stored.items()], output)

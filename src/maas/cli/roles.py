@@ -1,0 +1,127 @@
+"""`maas role assignment create|list|delete` and `maas role definition list` (`az role`), over
+the Microsoft.Authorization routes. Roles are given by name ("Azure AI Developer") or GUID."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import typer
+
+from maas.cli import config
+from maas.cli.client import Client
+from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt, TokenOpt, UrlOpt
+from maas.cli.output import emit, fail
+
+role_app = typer.Typer(help="Role-based access: definitions and assignments.", no_args_is_help=True)
+assignment_app = typer.Typer(help="Who holds which role at which scope.", no_args_is_help=True)
+definition_app = typer.Typer(help="The built-in roles.", no_args_is_help=True)
+role_app.add_typer(assignment_app, name="assignment")
+role_app.add_typer(definition_app, name="definition")
+
+RA = "/providers/Microsoft.Authorization/roleAssignments"
+RD = "/providers/Microsoft.Authorization/roleDefinitions"
+API_VERSION = "2022-04-01"
+ScopeOpt = Annotated[
+    str | None, typer.Option("--scope", help="/, /subscriptions/S, …/resourceGroups/G or a workspace id.")
+]
+
+
+def _scope(scope: str | None, subscription: str | None, group: str | None, url: str | None) -> str:
+    if scope:
+        return "/" + scope.strip("/") if scope.strip("/") else "/"
+    profile = config.resolve(url=url, subscription=subscription)
+    if not profile.subscription:
+        fail("give --scope (or --subscription / `maas account set`)", 2)
+    return f"/subscriptions/{profile.subscription}" + (f"/resourceGroups/{group}" if group else "")
+
+
+def _prefix(scope: str) -> str:
+    return "" if scope == "/" else scope
+
+
+def find_role(client: Client, role: str) -> dict[str, Any]:
+    roles = list(client.pages(RD, api_version=API_VERSION))
+    wanted = role.rsplit("/", 1)[-1].lower()
+    for item in roles:
+        if wanted in (str(item.get("name", "")).lower(), str(item["properties"].get("roleName", "")).lower()):
+            return item
+    names = ", ".join(sorted(str(item["properties"].get("roleName")) for item in roles))
+    fail(f"(RoleDefinitionDoesNotExist) No role named '{role}'. Roles: {names}.", 2)
+
+
+def principal_id(client: Client, assignee: str) -> str:
+    """A principal's id from its name (assignments store the id); the input when unknown."""
+    response = client.send("GET", f"/providers/Microsoft.MaaS/principals/{assignee}")
+    if response.status_code != 200:
+        return assignee
+    return str(response.json().get("properties", {}).get("principalId") or assignee)
+
+
+@definition_app.command("list")
+def definition_list(
+    output: OutputOpt = "json", query: QueryOpt = None, url: UrlOpt = None, token: TokenOpt = None
+) -> None:
+    """The roles that can be assigned."""
+    emit(list(Client(url, token).pages(RD, api_version=API_VERSION)), output, query)
+
+
+@assignment_app.command("create")
+def create(
+    assignee: Annotated[str, typer.Option("--assignee", help="The principal (user or service) name or id.")],
+    role: Annotated[str, typer.Option("--role", help="Role name or GUID, e.g. 'Azure AI Developer'.")],
+    scope: ScopeOpt = None,
+    resource_group: GroupOpt = None,
+    subscription: SubOpt = None,
+    description: Annotated[str | None, typer.Option("--description", help="Why.")] = None,
+    output: OutputOpt = "json",
+    query: QueryOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Grant a role to a principal at a scope."""
+    where = _scope(scope, subscription, resource_group, url)
+    client = Client(url, token)
+    definition = find_role(client, role)
+    properties: dict[str, Any] = {"roleDefinitionId": definition["id"], "principalId": assignee}
+    if description:
+        properties["description"] = description
+    path = f"{_prefix(where)}{RA}/{uuid.uuid4()}"
+    emit(client.request("PUT", path, {"properties": properties}, api_version=API_VERSION), output, query)
+
+
+@assignment_app.command("list")
+def list_(
+    scope: ScopeOpt = None,
+    assignee: Annotated[str | None, typer.Option("--assignee", help="Only this principal's.")] = None,
+    role: Annotated[str | None, typer.Option("--role", help="Only this role's.")] = None,
+    resource_group: GroupOpt = None,
+    subscription: SubOpt = None,
+    output: OutputOpt = "json",
+    query: QueryOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Role assignments at a scope."""
+    where = _scope(scope, subscription, resource_group, url)
+    client = Client(url, token)
+    items = list(client.pages(f"{_prefix(where)}{RA}", api_version=API_VERSION))
+    if assignee:
+        principals = {assignee.lower(), principal_id(client, assignee).lower()}
+        items = [i for i in items if str(i["properties"].get("principalId", "")).lower() in principals]
+    if role:
+        role_id = str(find_role(client, role)["id"]).lower()
+        items = [i for i in items if str(i["properties"].get("roleDefinitionId", "")).lower() == role_id]
+    emit(items, output, query)
+
+
+@assignment_app.command("delete")
+def delete(
+    ids: Annotated[list[str], typer.Option("--ids", help="Role assignment ids (repeat).")],
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Remove role assignments by id."""
+    client = Client(url, token)
+    for item in ids:
+        client.request("DELETE", item, api_version=API_VERSION)
