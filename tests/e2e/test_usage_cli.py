@@ -147,7 +147,7 @@ def test_json_without_grouping_and_a_full_endpoint_id(server: RunningServer) -> 
 def test_errors_are_one_line_on_stderr_and_a_non_zero_exit(server: RunningServer) -> None:
     code, out, err = run(server, "-s", SUB, "--group-by", "Region")
     assert code == 1 and out == ""
-    assert err.startswith("error: (BadRequest)") and "Region" in err and err.count("\n") == 1
+    assert err.startswith("ERROR: (BadRequest)") and "Region" in err and err.count("\n") == 1
     code, _, err = run(server, "-g", "rg1")
     assert code == 2 and "--subscription" in err
     code, _, err = run(server, "-s", SUB, "-w", "ws1")

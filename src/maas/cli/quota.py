@@ -7,11 +7,11 @@ Anyone who can read the endpoint can show its quota and the history of changes; 
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Any
 
 import typer
 
+from maas.cli import config
 from maas.cli.client import Client
 
 quota_app = typer.Typer(
@@ -30,9 +30,9 @@ OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table or json.")
 
 
 def _path(sub: str | None, group: str, workspace: str, name: str) -> str:
-    sub = sub or os.environ.get("MAAS_SUBSCRIPTION")
+    sub = sub or config.resolve().subscription
     if not sub:
-        raise typer.BadParameter("pass --subscription or set MAAS_SUBSCRIPTION")
+        raise typer.BadParameter("pass --subscription, set MAAS_SUBSCRIPTION or run `maas account set`")
     return (
         f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices"
         f"/workspaces/{workspace}/serverlessEndpoints/{name}/providers/Microsoft.MaaS/quotas/default"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -22,6 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from maas.cli import config
+from maas.cli.output import fail
 from maas.sdk import (
     CostManagementClient,
     HttpResponseError,
@@ -44,7 +45,7 @@ def scope_of(subscription: str | None, group: str | None, workspace: str | None,
     if endpoint is not None and endpoint.startswith("/"):
         return endpoint
     if not subscription:
-        raise typer.BadParameter("give --subscription (or set MAAS_SUBSCRIPTION)")
+        raise typer.BadParameter("give --subscription (or set MAAS_SUBSCRIPTION, or `maas account set`)")
     if workspace is not None and group is None:
         raise typer.BadParameter("--workspace needs --resource-group")
     if endpoint is not None and workspace is None:
@@ -200,19 +201,18 @@ def show(
 ) -> None:
     """Cost and usage at a scope, grouped by dimensions (MeterId, ResourceId, ResourceGroupName,
     SubscriptionId, ResourceType, Workspace, EndpointId, ModelId)."""
+    subscription = subscription or config.resolve(url=url, token=token).subscription  # `maas account set`
     scope = scope_of(subscription, resource_group, workspace, endpoint)
     body = definition(timeframe, start, end, granularity, group_by or ["MeterId"], meter or [])
-    token = token or os.environ.get("MAAS_TOKEN") or os.environ.get("MAAS_ADMIN_TOKEN")
-    if not token:
-        raise typer.BadParameter("no token: pass --token or set MAAS_TOKEN")
-    base_url = url or os.environ.get("MAAS_URL") or "http://127.0.0.1:8000"
-    verify = os.environ.get("MAAS_CA_BUNDLE") or os.environ.get("REQUESTS_CA_BUNDLE") or True
+    profile = config.resolve(url=url, token=token)
+    if not profile.token:
+        fail("no token: run `maas login`, pass --token or set MAAS_TOKEN", 2)
     try:
-        with CostManagementClient(MaasTokenCredential(token), base_url, verify=verify) as client:
+        credential = MaasTokenCredential(profile.token)
+        with CostManagementClient(credential, profile.url, verify=profile.verify) as client:
             result = client.query.usage(scope, body)
     except (HttpResponseError, ServiceRequestError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     if output == "json":
         typer.echo(json.dumps(result.as_dict(), indent=2))
     elif output == "csv":

@@ -1,0 +1,97 @@
+"""The README's five-minute tour, command by command, against a real server: sign in, an account
+with a payment method, a resource group and a workspace made with the CLI, subscribe and deploy
+the shipped paid chat model from YAML files, call it with the `openai` client, see the cost with
+`maas usage show`, then remove the payment method (the endpoint answers 403) and restore it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from openai import OpenAI, PermissionDeniedError
+from typer.testing import CliRunner
+
+from maas.cli.main import app
+from support.server import RunningServer, running_server
+
+SUB = "00000000-0000-0000-0000-00000000700a"
+CHAT = "azureml://registries/maas/models/maas-tiny-chat"
+ENV_VARS = ("MAAS_URL", "MAAS_TOKEN", "MAAS_ADMIN_TOKEN", "MAAS_SUBSCRIPTION")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with running_server(tmp_path_factory.mktemp("cli-tour") / "data") as running:
+        yield running
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MAAS_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def ok(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, (args, result.stdout, result.stderr)
+    return result.stdout
+
+
+def test_the_readme_tour(server: RunningServer, home: Path) -> None:
+    ok("login", "--url", server.url, "--token", server.token)
+    models = json.loads(ok("model", "list", "maas", "--query", "[].name"))
+    assert set(models) >= {"maas-tiny-chat", "wordllama-embed"}
+    offers = json.loads(ok("offer", "list", "--query", "[?name=='maas-tiny-chat'].properties.meters[]"))
+    assert {m["meterId"] for m in offers} == {"paygo-inference-input-tokens", "paygo-inference-output-tokens"}
+
+    ok("account", "create", "--subscription", SUB, "--payment-method", "CreditCard")
+    ok("account", "set", "--subscription", SUB)
+    assert (
+        json.loads(ok("group", "create", "--name", "rg1", "--location", "eastus2", "--query", "name"))
+        == "rg1"
+    )
+    workspace = ["--name", "my-workspace", "-g", "rg1", "--location", "eastus2"]
+    ws = ok("ml", "workspace", "create", *workspace, "-o", "tsv", "--query", "location")
+    assert ws.strip() == "eastus2"
+    ok("configure", "--defaults", "workspace=my-workspace", "group=rg1", "location=eastus2")
+
+    (home / "subscription.yml").write_text(f"name: maas-tiny-chat\nmodel_id: {CHAT}\n")
+    (home / "endpoint.yml").write_text(f"name: tiny-chat-tour\nmodel_id: {CHAT}\n")
+    ok("ml", "marketplace-subscription", "create", "-f", "subscription.yml")
+    created = json.loads(ok("ml", "serverless-endpoint", "create", "-f", "endpoint.yml"))
+    assert created["provisioning_state"].lower() == "succeeded"
+    listed = ok("ml", "serverless-endpoint", "list", "-o", "table")
+    assert "tiny-chat-tour" in listed
+    keys = json.loads(ok("ml", "serverless-endpoint", "get-credentials", "-n", "tiny-chat-tour"))
+    saas = json.loads(ok("resource", "list", "--query", "[?type=='Microsoft.SaaS/resources'].name"))
+    assert len(saas) == 1 and saas[0].startswith("maas-tiny-chat-")
+
+    client = OpenAI(base_url=created["scoring_uri"], api_key=keys["primaryKey"])
+    reply = client.chat.completions.create(
+        model="maas-tiny-chat", messages=[{"role": "user", "content": "What does ocean mean?"}], max_tokens=8
+    )
+    assert reply.usage is not None and reply.usage.completion_tokens > 0
+
+    csv_lines = ok("usage", "show", "-g", "rg1", "-w", "my-workspace", "-o", "csv").strip().splitlines()
+    assert csv_lines[0].startswith("PreTaxCost,UsageQuantity,MeterId")
+    quantities = {line.split(",")[2]: int(line.split(",")[1]) for line in csv_lines[1:]}
+    assert quantities == {
+        "paygo-inference-input-tokens": reply.usage.prompt_tokens,
+        "paygo-inference-output-tokens": reply.usage.completion_tokens,
+    }
+
+    ok("account", "update", "--payment-method", "None")
+    with pytest.raises(PermissionDeniedError, match="payment method"):
+        client.chat.completions.create(model="maas-tiny-chat", messages=[{"role": "user", "content": "hi"}])
+    shown = json.loads(ok("ml", "serverless-endpoint", "show", "-n", "tiny-chat-tour"))
+    assert shown["endpoint_state"].lower() == "suspended"
+    ok("account", "update", "--payment-method", "CreditCard")
+    again = client.chat.completions.create(
+        model="maas-tiny-chat", messages=[{"role": "user", "content": "hi"}], max_tokens=4
+    )
+    assert again.choices[0].message.content is not None
