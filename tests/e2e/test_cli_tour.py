@@ -95,3 +95,14 @@ def test_the_readme_tour(server: RunningServer, home: Path) -> None:
         model="maas-tiny-chat", messages=[{"role": "user", "content": "hi"}], max_tokens=4
     )
     assert again.choices[0].message.content is not None
+
+    # the operator's commands take the same output options
+    pools = json.loads(ok("pool", "list", "-o", "json", "--query", "[].properties.model"))
+    assert "maas-tiny-chat" in pools
+    quota = ok("quota", "show", "-n", "tiny-chat-tour", "-o", "yaml", "--query", "properties.tokensPerMinute")
+    assert quota.strip() == "200000"
+    rows = ok("usage", "show", "-o", "tsv", "--query", "rows[*][2]").strip().splitlines()
+    assert sorted(r.split("\t")[0] for r in rows) == [
+        "paygo-inference-input-tokens",
+        "paygo-inference-output-tokens",
+    ]

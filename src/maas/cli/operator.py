@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,10 +18,6 @@ offer_app = typer.Typer(
 pool_app = typer.Typer(
     help="Operator: the serverless pools (replicas, queues, cold starts).", no_args_is_help=True
 )
-
-
-def _print(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2))
 
 
 @model_app.command("add")
@@ -58,6 +53,8 @@ def model_add(
     ] = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
+    output: OutputOpt = "json",
+    query: QueryOpt = None,
 ) -> None:
     """Add a model version to the catalog from a folder, a GGUF file or an upstream URL."""
     from maas.core.ids import ModelId
@@ -103,7 +100,7 @@ def model_add(
     if serving:
         body["properties"]["serving"] = serving
     path = f"/registries/{parsed.registry}/models/{parsed.model}/versions/{parsed.version}"
-    _print(Client(url, token).request("PUT", path, body))
+    emit(Client(url, token).request("PUT", path, body), output, query)
 
 
 @model_app.command("list")
@@ -138,6 +135,8 @@ def offer_create(
     ] = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
+    output: OutputOpt = "json",
+    query: QueryOpt = None,
 ) -> None:
     """Create or update an offer for a catalog model."""
     meters = [
@@ -155,7 +154,7 @@ def offer_create(
             "meters": meters,
         }
     }
-    _print(Client(url, token).request("PUT", f"/providers/Microsoft.MaaS/offers/{name}", body))
+    emit(Client(url, token).request("PUT", f"/providers/Microsoft.MaaS/offers/{name}", body), output, query)
 
 
 @offer_app.command("list")
@@ -181,14 +180,15 @@ def _pool_row(pool: dict[str, Any]) -> str:
 
 @pool_app.command("list")
 def pool_list(
-    output: Annotated[str, typer.Option("-o", "--output", help="table or json.")] = "table",
+    output: OutputOpt = "table",
+    query: QueryOpt = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
     """The pools this server runs: replicas, queue depth, in flight, keep-alive, cold starts."""
     pools = Client(url, token).request("GET", POOLS)["value"]
-    if output == "json":
-        _print(pools)
+    if output != "table" or query:
+        emit(pools, output, query)
         return
     typer.echo(
         f"{'POOL':<36} {'BACKEND':<7} {'STATE':<9} {'REPLICAS':>7} {'QUEUE':>5} {'FLIGHT':>6} "
@@ -206,9 +206,11 @@ def pool_show(
     name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
     url: UrlOpt = None,
     token: TokenOpt = None,
+    output: OutputOpt = "json",
+    query: QueryOpt = None,
 ) -> None:
     """One pool, with its replicas."""
-    _print(Client(url, token).request("GET", f"{POOLS}/{name}"))
+    emit(Client(url, token).request("GET", f"{POOLS}/{name}"), output, query)
 
 
 @pool_app.command("restart")
@@ -216,6 +218,8 @@ def pool_restart(
     name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
     url: UrlOpt = None,
     token: TokenOpt = None,
+    output: OutputOpt = "json",
+    query: QueryOpt = None,
 ) -> None:
     """Stop a pool's replicas and clear a load failure; the next request starts it again."""
-    _print(Client(url, token).request("POST", f"{POOLS}/{name}/restart"))
+    emit(Client(url, token).request("POST", f"{POOLS}/{name}/restart"), output, query)

@@ -98,7 +98,10 @@ def emit(value: Any, output: str = "json", query: str | None = None) -> None:
     if output == "json":
         typer.echo(json.dumps(value, indent=2, default=str))
     elif output == "yaml":
-        typer.echo(yaml.safe_dump(value, sort_keys=False, default_flow_style=False).rstrip("\n"))
+        if _scalar(value):  # PyYAML ends a bare scalar with a "..." document marker
+            typer.echo(_text(value))
+        else:
+            typer.echo(yaml.safe_dump(value, sort_keys=False, default_flow_style=False).rstrip("\n"))
     elif output == "tsv":
         text = _tsv(value)
         if text:

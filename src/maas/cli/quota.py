@@ -6,42 +6,41 @@ Anyone who can read the endpoint can show its quota and the history of changes; 
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
 from maas.cli import config
 from maas.cli.client import Client
+from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, TokenOpt, UrlOpt, WorkspaceOpt
+from maas.cli.output import emit, fail
 
 quota_app = typer.Typer(
     help="Per-deployment quotas: show them, or (operators) raise or lower one.", no_args_is_help=True
 )
 
-UrlOpt = Annotated[str | None, typer.Option("--url", help="MaaS base URL (or MAAS_URL).")]
-TokenOpt = Annotated[str | None, typer.Option("--token", help="Bearer token (or MAAS_TOKEN).")]
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="The serverless endpoint (deployment).")]
 SubOpt = Annotated[
     str | None, typer.Option("--subscription", "-s", help="Account (subscription) id (or MAAS_SUBSCRIPTION).")
 ]
-GroupOpt = Annotated[str, typer.Option("--resource-group", "-g", help="Resource group.")]
-WorkspaceOpt = Annotated[str, typer.Option("--workspace-name", "-w", help="Workspace.")]
-OutputOpt = Annotated[str, typer.Option("-o", "--output", help="table or json.")]
 
 
-def _path(sub: str | None, group: str, workspace: str, name: str) -> str:
-    sub = sub or config.resolve().subscription
-    if not sub:
-        raise typer.BadParameter("pass --subscription, set MAAS_SUBSCRIPTION or run `maas account set`")
+def _path(sub: str | None, group: str | None, workspace: str | None, name: str) -> str:
+    profile = config.resolve(subscription=sub, group=group, workspace=workspace)
+    if not profile.subscription:
+        fail("pass --subscription, set MAAS_SUBSCRIPTION or run `maas account set`", 2)
+    if not profile.group or not profile.workspace:
+        fail("pass -g and -w (or `maas configure --defaults group=… workspace=…`)", 2)
+    sub, group, workspace = profile.subscription, profile.group, profile.workspace
     return (
         f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices"
         f"/workspaces/{workspace}/serverlessEndpoints/{name}/providers/Microsoft.MaaS/quotas/default"
     )
 
 
-def _show(quota: dict[str, Any], output: str) -> None:
-    if output == "json":
-        typer.echo(json.dumps(quota, indent=2))
+def _show(quota: dict[str, Any], output: str, query: str | None) -> None:
+    if output != "table" or query:
+        emit(quota, output, query)
         return
     props = quota["properties"]
     origin = "default" if props["isDefault"] else "set by an operator"
@@ -58,22 +57,24 @@ def _show(quota: dict[str, Any], output: str) -> None:
 @quota_app.command("show")
 def quota_show(
     name: NameOpt,
-    resource_group: GroupOpt,
-    workspace: WorkspaceOpt,
+    resource_group: GroupOpt = None,
+    workspace: WorkspaceOpt = None,
     subscription: SubOpt = None,
     output: OutputOpt = "table",
+    query: QueryOpt = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
     """A deployment's quota and the changes made to it."""
-    _show(Client(url, token).request("GET", _path(subscription, resource_group, workspace, name)), output)
+    path = _path(subscription, resource_group, workspace, name)
+    _show(Client(url, token).request("GET", path), output, query)
 
 
 @quota_app.command("set")
 def quota_set(
     name: NameOpt,
-    resource_group: GroupOpt,
-    workspace: WorkspaceOpt,
+    resource_group: GroupOpt = None,
+    workspace: WorkspaceOpt = None,
     subscription: SubOpt = None,
     tokens_per_minute: Annotated[
         int | None, typer.Option("--tokens-per-minute", min=1, help="New token limit per minute.")
@@ -83,6 +84,7 @@ def quota_set(
     ] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (kept with the change).")] = "",
     output: OutputOpt = "table",
+    query: QueryOpt = None,
     url: UrlOpt = None,
     token: TokenOpt = None,
 ) -> None:
@@ -95,4 +97,4 @@ def quota_set(
     if requests_per_minute is not None:
         properties["requestsPerMinute"] = requests_per_minute
     path = _path(subscription, resource_group, workspace, name)
-    _show(Client(url, token).request("PUT", path, {"properties": properties}), output)
+    _show(Client(url, token).request("PUT", path, {"properties": properties}), output, query)

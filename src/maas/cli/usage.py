@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -22,7 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 from maas.cli import config
-from maas.cli.output import fail
+from maas.cli.options import QueryOpt
+from maas.cli.output import emit, fail
 from maas.sdk import (
     CostManagementClient,
     HttpResponseError,
@@ -195,7 +195,10 @@ def show(
         list[str] | None,
         typer.Option("--group-by", help="Dimension to group by (repeat, at most 2; default MeterId)."),
     ] = None,
-    output: Annotated[Literal["table", "csv", "json"], typer.Option("-o", "--output")] = "table",
+    output: Annotated[
+        Literal["table", "csv", "json", "yaml", "tsv"], typer.Option("-o", "--output", help="Output format.")
+    ] = "table",
+    query: QueryOpt = None,
     url: Annotated[str | None, typer.Option("--url", help="MaaS base URL (or MAAS_URL).")] = None,
     token: Annotated[str | None, typer.Option("--token", help="Bearer token (or MAAS_TOKEN).")] = None,
 ) -> None:
@@ -213,8 +216,8 @@ def show(
             result = client.query.usage(scope, body)
     except (HttpResponseError, ServiceRequestError) as exc:
         fail(str(exc))
-    if output == "json":
-        typer.echo(json.dumps(result.as_dict(), indent=2))
+    if output in ("json", "yaml", "tsv") or query:
+        emit(result.as_dict(), "json" if output in ("table", "csv") else output, query)
     elif output == "csv":
         render_csv(result)
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maas.cli.main import _pool_row
+from maas.cli.operator import _pool_row
 from maas.controlplane.api.routes.pools import resource
 from maas.serving.pool.base import PoolStats, PoolView, ReplicaView
 from maas.serving.pool.metrics import render
