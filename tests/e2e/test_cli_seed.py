@@ -351,7 +351,10 @@ def test_the_seed_templates_deploy(server: RunningServer, home: Path) -> None:
     # The seed's subscription template reads a `location` it never declares: an ARM error.
     Path("template.json").write_text(json.dumps(SUBSCRIPTION_TEMPLATE, indent=4))
     undeclared = maas(*deploy)
-    assert undeclared.code == 1 and "location" in undeclared.err and undeclared.out == ""
+    assert undeclared.code == 1 and undeclared.out == ""
+    assert undeclared.err.startswith("ERROR: template.json: (InvalidTemplate)"), undeclared.err
+    assert "The template parameter 'location' is not found" in undeclared.err
+    assert "resources[0].location" in undeclared.err
     assert ok("marketplace-subscription", "list", "-g", group, "-w", "my-workspace").json() == []
     declared = json.loads(json.dumps(SUBSCRIPTION_TEMPLATE))
     declared["parameters"]["location"] = {"type": "String"}

@@ -61,10 +61,20 @@ class Client:
         except httpx.HTTPError as exc:
             fail(f"cannot reach MaaS at {self.url}: {exc}")
 
-    def request(self, method: str, path: str, body: Any = None, *, api_version: str = API_VERSION) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        api_version: str = API_VERSION,
+        about: str | None = None,
+    ) -> Any:
+        """The answer's JSON; an error is one line (prefixed with `about`, e.g. the file the body
+        came from) and exit code 1."""
         response = self.send(method, path, body, api_version=api_version)
         if response.status_code >= 400:
-            fail(error_line(response))
+            fail(f"{about}: {error_line(response)}" if about else error_line(response))
         return response.json() if response.content else None
 
     def pages(self, path: str, *, api_version: str = API_VERSION) -> Iterator[dict[str, Any]]:

@@ -145,7 +145,9 @@ def create(
     body = {"properties": {"mode": mode, "template": template, "parameters": parameters(values, template)}}
     sub, group = _scope(subscription, resource_group, url, token)
     client = Client(url, token)
-    deployment = client.request("PUT", _path(sub, group, name), body, api_version=API_VERSION)
+    deployment = client.request(
+        "PUT", _path(sub, group, name), body, api_version=API_VERSION, about=str(template_file)
+    )
     if no_wait:
         emit(deployment, output, query)
         return
@@ -154,7 +156,7 @@ def create(
             time.sleep(1)
             deployment = client.request("GET", _path(sub, group, name), api_version=API_VERSION)
     if deployment["properties"]["provisioningState"] != "Succeeded":
-        fail(_failure(deployment))
+        fail(f"{template_file}: {_failure(deployment)}")
     emit(deployment, output, query)
 
 
