@@ -20,7 +20,7 @@ from maas.cli.options import (
     YesOpt,
 )
 from maas.cli.output import emit, fail, progress
-from maas.cli.workspace import as_dict, confirm, ml_client, sdk_errors, set_overrides
+from maas.cli.workspace import as_dict, confirm, finish, ml_client, sdk_errors, set_overrides
 from maas.sdk import EndpointAuthKeys, load_serverless_endpoint
 
 endpoint_app = typer.Typer(
@@ -65,11 +65,13 @@ def create(
         client = ml_client(
             subscription=subscription, group=resource_group, workspace=workspace_name, url=url, token=token
         )
-        poller = client.serverless_endpoints.begin_create_or_update(entity)
-        if no_wait:
+        result = finish(
+            client.serverless_endpoints.begin_create_or_update(entity),
+            no_wait,
+            f"Creating serverless endpoint {entity.name}",
+        )
+        if result is None:
             return
-        with progress(f"Creating serverless endpoint {entity.name}"):
-            result = poller.result()
     emit(as_dict(result), output, query)
 
 
@@ -164,11 +166,13 @@ def update(
             assert name is not None
             entity = client.serverless_endpoints.get(name)
             _apply(entity, set_ or [])
-        poller = client.serverless_endpoints.begin_create_or_update(entity)
-        if no_wait:
+        result = finish(
+            client.serverless_endpoints.begin_create_or_update(entity),
+            no_wait,
+            f"Updating serverless endpoint {entity.name}",
+        )
+        if result is None:
             return
-        with progress(f"Updating serverless endpoint {entity.name}"):
-            result = poller.result()
     emit(as_dict(result), output, query)
 
 
@@ -189,11 +193,9 @@ def delete(
         client = ml_client(
             subscription=subscription, group=resource_group, workspace=workspace_name, url=url, token=token
         )
-        poller = client.serverless_endpoints.begin_delete(name)
-        if no_wait:
-            return
-        with progress(f"Deleting serverless endpoint {name}"):
-            poller.result()
+        finish(
+            client.serverless_endpoints.begin_delete(name), no_wait, f"Deleting serverless endpoint {name}"
+        )
 
 
 @endpoint_app.command("get-credentials")

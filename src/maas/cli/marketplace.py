@@ -19,8 +19,8 @@ from maas.cli.options import (
     WorkspaceOpt,
     YesOpt,
 )
-from maas.cli.output import emit, progress
-from maas.cli.workspace import as_dict, confirm, ml_client, sdk_errors, set_overrides
+from maas.cli.output import emit
+from maas.cli.workspace import as_dict, confirm, finish, ml_client, sdk_errors, set_overrides
 from maas.sdk import load_marketplace_subscription
 
 marketplace_app = typer.Typer(
@@ -57,11 +57,13 @@ def create(
         client = ml_client(
             subscription=subscription, group=resource_group, workspace=workspace_name, url=url, token=token
         )
-        poller = client.marketplace_subscriptions.begin_create_or_update(entity)
-        if no_wait:
+        result = finish(
+            client.marketplace_subscriptions.begin_create_or_update(entity),
+            no_wait,
+            f"Creating marketplace subscription {entity.name}",
+        )
+        if result is None:
             return
-        with progress(f"Creating marketplace subscription {entity.name}"):
-            result = poller.result()
     emit(as_dict(result), output, query)
 
 
@@ -121,8 +123,8 @@ def delete(
         client = ml_client(
             subscription=subscription, group=resource_group, workspace=workspace_name, url=url, token=token
         )
-        poller = client.marketplace_subscriptions.begin_delete(name)
-        if no_wait:
-            return
-        with progress(f"Deleting marketplace subscription {name}"):
-            poller.result()
+        finish(
+            client.marketplace_subscriptions.begin_delete(name),
+            no_wait,
+            f"Deleting marketplace subscription {name}",
+        )

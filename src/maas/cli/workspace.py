@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from maas.cli import config
-from maas.cli.output import fail
+from maas.cli.output import fail, progress
 from maas.sdk import HttpResponseError, MaasClientError, MaasTokenCredential, MLClient, ServiceRequestError
 
 
@@ -51,6 +51,14 @@ def ml_client(
         base_url=profile.url,
         verify=profile.verify,
     )
+
+
+def finish(poller: Any, no_wait: bool, doing: str) -> Any:
+    """A long operation: return at once with --no-wait (None), else wait with a spinner."""
+    if no_wait:
+        return None
+    with progress(doing):
+        return poller.result()
 
 
 @contextmanager
