@@ -106,3 +106,17 @@ def test_the_readme_tour(server: RunningServer, home: Path) -> None:
         "paygo-inference-input-tokens",
         "paygo-inference-output-tokens",
     ]
+
+    # a connection to the endpoint (for use from another workspace or prompt flow)
+    connection = f"name: tiny-chat-conn\ntype: serverless\nendpoint: {created['scoring_uri']}\n"
+    (home / "connection.yml").write_text(connection + f"api_key: {keys['primaryKey']}\n")
+    conn = json.loads(ok("ml", "connection", "create", "-f", "connection.yml"))
+    assert conn["name"] == "tiny-chat-conn" and conn["endpoint"] == created["scoring_uri"]
+    assert json.loads(ok("ml", "connection", "list", "--query", "[].name")) == ["tiny-chat-conn"]
+    shown_conn = json.loads(ok("ml", "connection", "show", "-n", "tiny-chat-conn"))
+    assert shown_conn.get("api_key") in (None, "")  # secrets only on request
+    ok("ml", "connection", "delete", "-n", "tiny-chat-conn", "--yes")
+    assert json.loads(ok("ml", "connection", "list")) == []
+    (home / "bad-connection.yml").write_text("name: c2\ntype: serverless\nendpont: http://x\n")
+    bad = CliRunner().invoke(app, ["ml", "connection", "create", "-f", "bad-connection.yml"])
+    assert bad.exit_code == 2 and "bad-connection.yml" in bad.stderr and "endpont" in bad.stderr
