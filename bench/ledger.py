@@ -22,7 +22,7 @@ import asyncio
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,8 +159,9 @@ class InstantEngine:
     async def chat(self, request: Any, body: Any) -> dict[str, Any]:
         return dict(ANSWER)
 
-    def chat_stream(self, request: Any, body: Any) -> Any:
-        raise NotImplementedError  # the benchmark's requests are not streamed
+    async def chat_stream(self, request: Any, body: Any) -> AsyncIterator[dict[str, Any]]:
+        """The same answer as one chunk carrying its usage (the benchmark sends no streams)."""
+        yield {**ANSWER, "object": "chat.completion.chunk"}
 
 
 class NoMetering:

@@ -40,7 +40,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from maas.billing.batches import write_batch
@@ -59,7 +59,6 @@ class LedgerStats:
     recovered: int = 0
     failures: int = 0
     largest_batch: int = 0
-    batch_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=256))
 
 
 @dataclass(eq=False)
@@ -231,7 +230,6 @@ class Ledger:
                 self.stats.committed += len(batch)
                 self.stats.batches += 1
                 self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
-                self.stats.batch_sizes.append(len(batch))
                 self._release_segments()
                 self._cond.notify_all()
 

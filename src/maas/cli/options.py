@@ -15,7 +15,7 @@ TokenOpt = Annotated[
 SubOpt = Annotated[
     str | None,
     typer.Option(
-        "--subscription", help="Account (subscription) id (or MAAS_SUBSCRIPTION, `maas account set`)."
+        "--subscription", "-s", help="Account (subscription) id (or MAAS_SUBSCRIPTION, `maas account set`)."
     ),
 ]
 GroupOpt = Annotated[

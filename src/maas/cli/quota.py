@@ -12,7 +12,7 @@ import typer
 
 from maas.cli import config
 from maas.cli.client import Client
-from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, TokenOpt, UrlOpt, WorkspaceOpt
+from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt, TokenOpt, UrlOpt, WorkspaceOpt
 from maas.cli.output import emit, fail
 
 quota_app = typer.Typer(
@@ -20,9 +20,6 @@ quota_app = typer.Typer(
 )
 
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="The serverless endpoint (deployment).")]
-SubOpt = Annotated[
-    str | None, typer.Option("--subscription", "-s", help="Account (subscription) id (or MAAS_SUBSCRIPTION).")
-]
 
 
 def _path(sub: str | None, group: str | None, workspace: str | None, name: str) -> str:

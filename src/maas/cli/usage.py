@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from maas.cli import config
-from maas.cli.options import QueryOpt
+from maas.cli.options import QueryOpt, SubOpt
 from maas.cli.output import emit, fail
 from maas.sdk import (
     CostManagementClient,
@@ -169,10 +169,7 @@ def render_csv(result: QueryResult) -> None:
 
 @usage_app.command("show")
 def show(
-    subscription: Annotated[
-        str | None,
-        typer.Option("--subscription", "-s", envvar="MAAS_SUBSCRIPTION", help="Account (subscription) id."),
-    ] = None,
+    subscription: SubOpt = None,
     resource_group: Annotated[
         str | None, typer.Option("--resource-group", "-g", help="Resource group.")
     ] = None,

@@ -4,24 +4,20 @@
                       base_url="https://maas.example:8443")
     client.marketplace_subscriptions / serverless_endpoints / connections / workspaces
 
-`Transport` is the only place that does HTTP (httpx): it adds the credential's bearer token and
-`api-version=2024-01-01-preview` (what azure-ai-ml sends), turns the ARM error envelope into
-`HttpResponseError` and connection failures into `ServiceRequestError`. Operation URLs the
-server returns (`Azure-AsyncOperation`, `nextLink`) are followed on the configured server only:
-their path and query are joined to `base_url`, so the token never goes anywhere else.
+HTTP goes through `maas.sdk._transport.Transport`, with `api-version=2024-01-01-preview` (what
+azure-ai-ml sends).
 """
 
 from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from maas.sdk.credentials import MANAGEMENT_SCOPE, TokenCredential
-from maas.sdk.errors import HttpResponseError, MaasClientError, ServiceRequestError
+from maas.sdk._transport import API_VERSION, Transport
+from maas.sdk.credentials import TokenCredential
+from maas.sdk.errors import MaasClientError
 from maas.sdk.operations import (
     ML,
     ConnectionsOperations,
@@ -32,68 +28,7 @@ from maas.sdk.operations import (
 )
 
 __all__ = ["API_VERSION", "MLClient", "Transport"]
-
-API_VERSION = "2024-01-01-preview"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-
-
-class Transport:
-    """Authenticated JSON requests to one MaaS server."""
-
-    def __init__(
-        self,
-        credential: TokenCredential,
-        base_url: str,
-        *,
-        verify: str | bool = True,
-        timeout: float = 60.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self._credential = credential
-        self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, verify=verify, timeout=timeout, transport=transport)
-
-    def local(self, url: str) -> str:
-        """A URL the server sent, as a path (and query) on the configured server."""
-        parts = urlsplit(url)
-        base_path = urlsplit(self.base_url).path
-        path = parts.path.removeprefix(base_path) if base_path and parts.scheme else parts.path
-        return path + (f"?{parts.query}" if parts.query else "")
-
-    def send(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        """One request; any status of 400 or more raises `HttpResponseError`."""
-        token = self._credential.get_token(MANAGEMENT_SCOPE).token
-        params = None if "api-version=" in path else {"api-version": API_VERSION}
-        try:
-            response = self._http.request(
-                method,
-                path,
-                json=body,
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except httpx.HTTPError as exc:
-            raise ServiceRequestError(f"cannot reach MaaS at {self.base_url}: {exc}") from exc
-        if response.status_code >= 400:
-            raise HttpResponseError.from_response(response)
-        return response
-
-    @staticmethod
-    def json(response: httpx.Response) -> Any:
-        """The answer's JSON body, or None when it has none."""
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise HttpResponseError(
-                f"the answer is not JSON: {response.text[:200]!r}",
-                status_code=response.status_code,
-                code="InvalidResponse",
-            ) from exc
-
-    def close(self) -> None:
-        self._http.close()
 
 
 class MLClient:

@@ -19,8 +19,8 @@ from urllib.parse import quote
 
 import httpx
 
-from maas.sdk.credentials import MANAGEMENT_SCOPE, TokenCredential
-from maas.sdk.errors import HttpResponseError, ServiceRequestError
+from maas.sdk._transport import Transport
+from maas.sdk.credentials import TokenCredential
 
 API_VERSION = "2023-11-01"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -94,42 +94,17 @@ class CostManagementClient:
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._credential = credential
-        self._base_url = base_url.rstrip("/")
-        self._api_version = api_version
-        self._http = httpx.Client(
-            base_url=self._base_url, verify=verify, timeout=timeout, transport=transport
+        self._transport = Transport(
+            credential, base_url, verify=verify, timeout=timeout, transport=transport, api_version=api_version
         )
         self.query = QueryOperations(self)
 
     def send(self, method: str, path: str, body: Any = None) -> Any:
         """One request with the credential's token; the JSON answer, or None when it is empty."""
-        token = self._credential.get_token(MANAGEMENT_SCOPE).token
-        try:
-            response = self._http.request(
-                method,
-                path,
-                json=body,
-                params={"api-version": self._api_version},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except httpx.HTTPError as exc:
-            raise ServiceRequestError(f"cannot reach MaaS at {self._base_url}: {exc}") from exc
-        if response.status_code >= 400:
-            raise HttpResponseError.from_response(response)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise HttpResponseError(
-                f"the answer is not JSON: {response.text[:200]!r}",
-                status_code=response.status_code,
-                code="InvalidResponse",
-            ) from exc
+        return Transport.json(self._transport.send(method, path, body))
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     def __enter__(self) -> CostManagementClient:
         return self
