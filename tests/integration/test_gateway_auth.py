@@ -1,6 +1,8 @@
 """Who may call a Target URI: api-key or Bearer, primary or secondary key, a key opens only its own
-endpoint, rotation and deletion take effect at once, Unhealthy endpoints answer 403, and
-host-based routing ({endpoint}.{region}.{domain}) when the operator configures a domain."""
+endpoint, rotation and deletion take effect at once, Unhealthy endpoints answer 403, host-based
+routing ({endpoint}.{region}.{domain}) when the operator configures a domain, wrong keys throttled
+per client address (never the keys that address was using), and key digests written before they
+were scoped to their endpoint still accepted."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
+from maas.controlplane.domain.keys import key_digest
+from maas.controlplane.store import tables
 from maas.core.settings import Settings
 from maas.server.app import create_server_app
 from maas.server.bootstrap import prepare
@@ -171,3 +176,104 @@ def test_host_based_target_uris(settings: Settings, upstream: FakeUpstream) -> N
         # another host is the control plane, and the path-based form still reaches the endpoint
         assert api.get(world.ws_path).status_code == 200
         assert client.get("/endpoints/eastus2/phi/info", headers={"api-key": phi.key}).status_code == 200
+
+
+# -- throttling wrong keys ------------------------------------------------------------------------
+THROTTLED = "too_many_failed_auth_attempts"
+
+
+def test_wrong_keys_are_throttled_per_address_without_slowing_the_keys_it_uses(
+    api: Api, world: World, upstream: FakeUpstream
+) -> None:
+    phi = deploy(api, world, "phi", UPSTREAM_MODEL)
+    assert _info(api, phi, {"api-key": phi.key}).status_code == 200  # this address uses the primary
+    # 20 wrong keys a minute (the default) are judged; X-Forwarded-For is not trusted by default
+    for n in range(20):
+        wrong = {"api-key": f"wrong-{n}", "x-forwarded-for": f"198.51.100.{n}"}
+        _error(_info(api, phi, wrong), 401, "invalid_key")
+    refused = _info(api, phi, {"api-key": "wrong-20", "x-forwarded-for": "198.51.100.20"})
+    error = _error(refused, 429, THROTTLED)
+    assert error["type"] == "rate_limit_error"
+    assert refused.headers["retry-after"] == "3"  # one more attempt every 60/20 s
+    before = len(upstream.requests)
+    chat = api.client.post(phi.route + "/chat/completions", json=CHAT, headers={"api-key": "wrong"})
+    _error(chat, 429, THROTTLED)
+    assert len(upstream.requests) == before  # nothing reached the model
+
+    # the key this address was using keeps working, every route
+    assert _info(api, phi, {"api-key": phi.key}).status_code == 200
+    chat = api.client.post(phi.route + "/chat/completions", json=CHAT, headers={"api-key": phi.key})
+    assert chat.status_code == 200, chat.text
+    # a right key this address never used is answered exactly like a wrong one: no oracle
+    unknown = _info(api, phi, {"Authorization": f"Bearer {phi.secondary_key}"})
+    assert unknown.status_code == 429
+    assert unknown.json() == _info(api, phi, {"api-key": "wrong"}).json()
+    assert unknown.headers["retry-after"] == "3"
+    _error(_info(api, phi, {}), 401, "missing_key")  # no key is no guess
+
+    # another address is not throttled, and its right keys pass
+    elsewhere = TestClient(api.client.app, client=("203.0.113.7", 50000), raise_server_exceptions=False)
+    _error(elsewhere.get(phi.route + "/info", headers={"api-key": "wrong"}), 401, "invalid_key")
+    response = elsewhere.get(phi.route + "/info", headers={"api-key": phi.secondary_key})
+    assert response.status_code == 200, response.text
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(
+    settings: Settings, upstream: FakeUpstream
+) -> None:
+    proxied = settings.model_copy(update={"trust_forwarded_for": True, "auth_failures_per_minute": 2})
+    prepare(proxied)
+    with TestClient(create_server_app(proxied), raise_server_exceptions=False) as client:
+        assert settings.admin_token is not None
+        api = Api(client, settings.admin_token.get_secret_value())
+        world = api.world()
+        put_model(api, UPSTREAM_MODEL, upstream_artifact(upstream.url))
+        phi = deploy(api, world, "phi", UPSTREAM_MODEL)
+
+        def info(forwarded: str, key: str = "wrong") -> httpx.Response:
+            return _info(api, phi, {"api-key": key, "x-forwarded-for": forwarded})
+
+        # the last entry is the one the proxy appended; the ones before it are the client's
+        for spoofed in ("1.1.1.1, 192.0.2.10", "2.2.2.2, 192.0.2.10"):
+            _error(info(spoofed), 401, "invalid_key")
+        _error(info("3.3.3.3, 192.0.2.10"), 429, THROTTLED)
+        _error(info("192.0.2.11"), 401, "invalid_key")
+        # an IPv6 client counts per /64
+        _error(info("2001:db8:1:2::1"), 401, "invalid_key")
+        _error(info("2001:db8:1:2::ffff"), 401, "invalid_key")
+        _error(info("2001:db8:1:2:aaaa::3"), 429, THROTTLED)
+        assert info("2001:db8:1:3::1", phi.key).status_code == 200
+
+
+# -- digests written before they were scoped to their endpoint ------------------------------------
+def test_keys_with_unscoped_digests_keep_working_until_their_next_rotation(api: Api, world: World) -> None:
+    phi = deploy(api, world, "phi", UPSTREAM_MODEL)
+    services = api.client.app.state.services  # type: ignore[attr-defined]
+    vault = services.vault
+    old_secondary = "legacy-key-12345"  # allowed before, shorter than a chosen key may be now
+    with services.db.write() as connection:
+        connection.execute(
+            update(tables.endpoint_keys).values(
+                primary_digest=vault.digest(phi.key),
+                secondary_ciphertext=vault.encrypt(old_secondary),
+                secondary_digest=vault.digest(old_secondary),
+            )
+        )
+    services.endpoints_changed()
+    for key in (phi.key, old_secondary):
+        assert _info(api, phi, {"api-key": key}).status_code == 200, key
+    _error(_info(api, phi, {"api-key": phi.secondary_key}), 401, "invalid_key")
+
+    # azure-ai-ml regenerates by sending the key being replaced, even one the rule would refuse
+    body = {"keyType": "Secondary", "keyValue": old_secondary}
+    rotated = api.ok(api.post(world.endpoint("phi") + "/regenerateKeys", body), 200)
+    assert rotated["primaryKey"] == phi.key and len(rotated["secondaryKey"]) == 64
+    _error(_info(api, phi, {"api-key": old_secondary}), 401, "invalid_key")
+    for key in rotated.values():
+        assert _info(api, phi, {"api-key": key}).status_code == 200
+    # the rotation rewrote both digests, scoped to the endpoint
+    with services.db.read() as connection:
+        row = connection.execute(select(tables.endpoint_keys)).mappings().one()
+    endpoint_id = world.endpoint("phi")
+    assert row["primary_digest"] == key_digest(vault, endpoint_id, phi.key) != vault.digest(phi.key)
+    assert row["secondary_digest"] == key_digest(vault, endpoint_id, rotated["secondaryKey"])

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     # (survives a power cut, not only a crash of the process, at the cost of a disk flush each).
     ledger_max_batch: int = Field(default=2000, ge=1, le=20_000)
     ledger_fsync: bool = False
+    # Wrong endpoint keys one client address may present per minute (a burst of that many, then
+    # one per 60/N s) before its attempts answer 429; 0 turns the throttle off. Per process.
+    auth_failures_per_minute: int = Field(default=20, ge=0)
+    # Count failures against the last X-Forwarded-For entry instead of the connection's peer: only
+    # when a proxy in front of every request sets that header (anyone else can write it).
+    trust_forwarded_for: bool = False
 
     @field_validator("secret")
     @classmethod

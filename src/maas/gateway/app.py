@@ -136,7 +136,8 @@ class Gateway:
             )
         runtime = self._runtime()
         view = await runtime.directory.find(region, name)
-        runtime.directory.check_key(view, _key(exchange))
+        peer, forwarded = exchange.scope.get("client"), exchange.header(b"x-forwarded-for")
+        runtime.directory.check_key(view, _key(exchange), peer, forwarded)
         metering = runtime.metering
         try:
             runtime.directory.check_state(view)

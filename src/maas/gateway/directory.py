@@ -3,7 +3,8 @@
 Entries live `ttl` seconds (so processes that share a database converge), and the whole cache is
 dropped whenever this process commits a change to an endpoint, its keys or its subscription, so a
 regenerated key or a deleted subscription takes effect here at once. Keys are compared by keyed
-digest in constant time.
+digest, scoped to the endpoint (`maas.controlplane.domain.keys`), in constant time; wrong keys are
+throttled per client address (`maas.gateway.throttle`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+from collections.abc import Sequence
 
+from maas.controlplane.domain.keys import key_digest, legacy_key_digest
 from maas.controlplane.services.context import Services
 from maas.controlplane.services.directory import EndpointView, lookup_endpoint
-from maas.core.errors import Forbidden, NotFound, Unauthenticated, Unavailable
+from maas.core.errors import Forbidden, NotFound, TooManyRequests, Unauthenticated, Unavailable
+from maas.gateway.throttle import KeyThrottle, client_address
+
+THROTTLED = "too_many_failed_auth_attempts"
 
 
 class Directory:
@@ -22,6 +28,7 @@ class Directory:
         self.services = services
         self.ttl = ttl
         self._cache: dict[tuple[str, str], tuple[float, EndpointView | None]] = {}
+        self.throttle = KeyThrottle(services.settings.auth_failures_per_minute)
         services.endpoint_listeners.append(self.forget)
 
     def forget(self) -> None:
@@ -41,17 +48,39 @@ class Directory:
             )
         return view
 
-    def check_key(self, view: EndpointView, key: str | None) -> None:
+    def check_key(
+        self,
+        view: EndpointView,
+        key: str | None,
+        peer: Sequence[object] | None = None,
+        forwarded_for: str | None = None,
+    ) -> None:
+        """Pass a right key; 401 a missing or wrong one; 429 while the client's address is
+        throttled for wrong keys, unless it presents a key it already used from there."""
         if not key:
             raise Unauthenticated(
                 "Missing key: send it in the 'api-key' header or as 'Authorization: Bearer <key>'.",
                 code="missing_key",
             )
-        digest = self.services.vault.digest(key)
-        primary = hmac.compare_digest(digest, view.primary_digest)
-        secondary = hmac.compare_digest(digest, view.secondary_digest)
-        if not (primary or secondary):
+        address = client_address(peer, forwarded_for, self.services.settings.trust_forwarded_for)
+        wait = self.throttle.wait(address)
+        vault = self.services.vault
+        matched = _match(view, key_digest(vault, view.id, key))
+        if matched is None or wait:  # throttled, every key costs both digests: no timing tell
+            legacy = _match(view, legacy_key_digest(vault, key))
+            matched = matched or legacy
+        if wait:
+            if matched is not None and self.throttle.known(address, matched):
+                return
+            raise TooManyRequests(
+                f"Too many wrong keys from this address; try again in {wait} s.",
+                code=THROTTLED,
+                retry_after=wait,
+            )
+        if matched is None:
+            self.throttle.failed(address)
             raise Unauthenticated("Invalid key for this endpoint.", code="invalid_key")
+        self.throttle.passed(address, matched)
 
     @staticmethod
     def check_state(view: EndpointView) -> None:
@@ -71,3 +100,10 @@ class Directory:
                 f"The endpoint '{view.name}' is not ready yet ({view.provisioning_state}).",
                 code="endpoint_not_ready",
             )
+
+
+def _match(view: EndpointView, digest: str) -> str | None:
+    """`digest` if it is one of the endpoint's two, compared in constant time; else None."""
+    primary = hmac.compare_digest(digest, view.primary_digest)
+    secondary = hmac.compare_digest(digest, view.secondary_digest)
+    return digest if primary or secondary else None

@@ -5,12 +5,20 @@ InProgress) and wakes the reconciler, which brings the endpoint Online (later: w
 pool) and finishes the operation. Uniqueness rules are claims checked in the same transaction:
 the endpoint name is unique per region (it is part of the URL), and a workspace has one
 endpoint per model.
+
+Keys: two per endpoint, random 256-bit secrets unless the caller chooses one with
+`regenerateKeys` `keyValue` (the rule for a chosen value: `maas.controlplane.domain.keys`). A
+chosen value is never checked against other endpoints' keys: digests are scoped to their endpoint,
+so the same value on two endpoints is two different digests and nothing to refuse. Refusing it
+would answer "some endpoint somewhere holds this key", an oracle for other tenants' keys. The
+only collision refused is with the endpoint's own other key, which the caller may list anyway.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from maas.controlplane.domain.keys import key_digest, require_strong_key
 from maas.controlplane.domain.naming import ResourceKind, normalise_location, validate_name
 from maas.controlplane.domain.resources import ProvisioningState, Resource
 from maas.controlplane.services.accounts import require_paid_capable
@@ -35,7 +43,7 @@ from maas.controlplane.services.offers import (
     serves_region,
 )
 from maas.controlplane.store.repository import KeyRecord, Repository
-from maas.core.crypto import new_key
+from maas.core.crypto import Vault, new_key
 from maas.core.errors import BadRequest, Conflict, NotFound
 from maas.core.ids import ENDPOINT_TYPE, key_of, subscription_id, workspace_child_id, workspace_id
 from maas.protocol.management.endpoints import (
@@ -278,8 +286,8 @@ def _write_keys(services: Services, repo: Repository, rid: str, primary: str, se
             endpoint_key=key_of(rid),
             primary_ciphertext=vault.encrypt(primary),
             secondary_ciphertext=vault.encrypt(secondary),
-            primary_digest=vault.digest(primary),
-            secondary_digest=vault.digest(secondary),
+            primary_digest=key_digest(vault, rid, primary),
+            secondary_digest=key_digest(vault, rid, secondary),
         )
     )
 
@@ -322,13 +330,16 @@ def regenerate_keys(
             raise Conflict(f"Endpoint '{name}' is being deleted.", code="ResourceBeingDeleted")
         primary, secondary = _read_keys(services, repo, rid)
         current = primary if body.key_type is KeyType.PRIMARY else secondary
-        # azure-ai-ml sends the key being replaced as keyValue: that means "regenerate it".
-        fresh = new_key() if body.key_value in (None, current) else body.key_value
-        assert fresh is not None
-        if fresh in (primary, secondary):
-            raise BadRequest("The new key must differ from both current keys.", target="keyValue")
-        if repo.endpoint_for_digest(services.vault.digest(fresh)) is not None:
-            raise BadRequest("That key value is already in use; choose another.", target="keyValue")
+        chosen = body.key_value
+        # azure-ai-ml sends the key being replaced as keyValue: that means "regenerate it" (and
+        # that key may predate the rule for chosen values, so it is compared before the rule).
+        if chosen is None or Vault.same(chosen, current):
+            fresh = new_key()
+        else:
+            require_strong_key(chosen)
+            if Vault.same(chosen, primary) or Vault.same(chosen, secondary):
+                raise BadRequest("The new key must differ from both current keys.", target="keyValue")
+            fresh = chosen
         if body.key_type is KeyType.PRIMARY:
             primary = fresh
         else:

@@ -64,4 +64,6 @@ class EndpointBody(ArmBody):
 
 class RegenerateKeysBody(Strict):
     key_type: KeyType = Field(alias="keyType")
-    key_value: str | None = Field(default=None, alias="keyValue", min_length=16, max_length=256)
+    # The rule for a chosen value is the service's (maas.controlplane.domain.keys): the key being
+    # replaced, which may predate that rule, is also accepted here (azure-ai-ml sends it).
+    key_value: str | None = Field(default=None, alias="keyValue", min_length=1, max_length=256)
