@@ -1,7 +1,8 @@
 """The README's five-minute tour, command by command, against a real server: sign in, an account
 with a payment method, a resource group and a workspace made with the CLI, subscribe and deploy
-the shipped paid chat model from YAML files, call it with the `openai` client, see the cost with
-`maas usage show`, then remove the payment method (the endpoint answers 403) and restore it."""
+the shipped paid chat model from the YAML files in `examples/`, call it with the `openai` client,
+see the cost with `maas usage show`, then remove the payment method (the endpoint answers 403)
+and restore it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from maas.cli.main import app
 from support.server import RunningServer, running_server
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SUB = "00000000-0000-0000-0000-00000000700a"
 CHAT = "azureml://registries/maas/models/maas-tiny-chat"
 ENV_VARS = ("MAAS_URL", "MAAS_TOKEN", "MAAS_ADMIN_TOKEN", "MAAS_SUBSCRIPTION")
@@ -43,7 +45,10 @@ def ok(*args: str) -> str:
 
 
 def test_the_readme_tour(server: RunningServer, home: Path) -> None:
-    ok("login", "--url", server.url, "--token", server.token)
+    # A fresh server has no accounts yet: `login` says how to make one (stdout stays JSON, as az's).
+    first = CliRunner().invoke(app, ["login", "--url", server.url, "--token", server.token])
+    assert first.exit_code == 0 and json.loads(first.stdout) == []
+    assert "No accounts on this server yet" in first.stderr and "maas account create" in first.stderr
     models = json.loads(ok("model", "list", "maas", "--query", "[].name"))
     assert set(models) >= {"maas-tiny-chat", "wordllama-embed"}
     offers = json.loads(ok("offer", "list", "--query", "[?name=='maas-tiny-chat'].properties.meters[]"))
@@ -59,15 +64,24 @@ def test_the_readme_tour(server: RunningServer, home: Path) -> None:
     ws = ok("ml", "workspace", "create", *workspace, "-o", "tsv", "--query", "location")
     assert ws.strip() == "eastus2"
     ok("configure", "--defaults", "workspace=my-workspace", "group=rg1", "location=eastus2")
+    # Signing in again lists the account, as `az login` lists subscriptions.
+    again = CliRunner().invoke(app, ["login", "--url", server.url, "--token", server.token])
+    assert again.exit_code == 0 and "No accounts" not in again.stderr
+    assert json.loads(again.stdout) == [{"id": SUB, "name": SUB, "state": "Enabled", "isDefault": True}]
 
-    (home / "subscription.yml").write_text(f"name: maas-tiny-chat\nmodel_id: {CHAT}\n")
-    (home / "endpoint.yml").write_text(f"name: tiny-chat-tour\nmodel_id: {CHAT}\n")
-    ok("ml", "marketplace-subscription", "create", "-f", "subscription.yml")
-    created = json.loads(ok("ml", "serverless-endpoint", "create", "-f", "endpoint.yml"))
+    ok("ml", "marketplace-subscription", "create", "-f", str(EXAMPLES / "subscription.yml"))
+    created = json.loads(ok("ml", "serverless-endpoint", "create", "-f", str(EXAMPLES / "endpoint.yml")))
+    assert created["name"] == "tiny-chat-qwerty" and created["model_id"] == CHAT
     assert created["provisioning_state"].lower() == "succeeded"
-    listed = ok("ml", "serverless-endpoint", "list", "-o", "table")
-    assert "tiny-chat-tour" in listed
-    keys = json.loads(ok("ml", "serverless-endpoint", "get-credentials", "-n", "tiny-chat-tour"))
+    # In an 80-column terminal the table keeps every cell whole (it overflows; az's does too).
+    narrow = CliRunner(env={"COLUMNS": "80"}).invoke(
+        app, ["ml", "serverless-endpoint", "list", "-o", "table"]
+    )
+    assert narrow.exit_code == 0, narrow.stderr
+    header, row = narrow.stdout.splitlines()
+    assert header.split()[:2] == ["Name", "Model_id"] and "Scoring_uri" in header.split()
+    assert {"tiny-chat-qwerty", CHAT, created["scoring_uri"]} <= set(row.split())
+    keys = json.loads(ok("ml", "serverless-endpoint", "get-credentials", "-n", "tiny-chat-qwerty"))
     saas = json.loads(ok("resource", "list", "--query", "[?type=='Microsoft.SaaS/resources'].name"))
     assert len(saas) == 1 and saas[0].startswith("maas-tiny-chat-")
 
@@ -88,7 +102,7 @@ def test_the_readme_tour(server: RunningServer, home: Path) -> None:
     ok("account", "update", "--payment-method", "None")
     with pytest.raises(PermissionDeniedError, match="payment method"):
         client.chat.completions.create(model="maas-tiny-chat", messages=[{"role": "user", "content": "hi"}])
-    shown = json.loads(ok("ml", "serverless-endpoint", "show", "-n", "tiny-chat-tour"))
+    shown = json.loads(ok("ml", "serverless-endpoint", "show", "-n", "tiny-chat-qwerty"))
     assert shown["endpoint_state"].lower() == "suspended"
     ok("account", "update", "--payment-method", "CreditCard")
     again = client.chat.completions.create(
@@ -99,7 +113,9 @@ def test_the_readme_tour(server: RunningServer, home: Path) -> None:
     # the operator's commands take the same output options
     pools = json.loads(ok("pool", "list", "-o", "json", "--query", "[].properties.model"))
     assert "maas-tiny-chat" in pools
-    quota = ok("quota", "show", "-n", "tiny-chat-tour", "-o", "yaml", "--query", "properties.tokensPerMinute")
+    quota = ok(
+        "quota", "show", "-n", "tiny-chat-qwerty", "-o", "yaml", "--query", "properties.tokensPerMinute"
+    )
     assert quota.strip() == "200000"
     rows = ok("usage", "show", "-o", "tsv", "--query", "rows[*][2]").strip().splitlines()
     assert sorted(r.split("\t")[0] for r in rows) == [
@@ -107,15 +123,17 @@ def test_the_readme_tour(server: RunningServer, home: Path) -> None:
         "paygo-inference-output-tokens",
     ]
 
-    # a connection to the endpoint (for use from another workspace or prompt flow)
-    connection = f"name: tiny-chat-conn\ntype: serverless\nendpoint: {created['scoring_uri']}\n"
-    (home / "connection.yml").write_text(connection + f"api_key: {keys['primaryKey']}\n")
-    conn = json.loads(ok("ml", "connection", "create", "-f", "connection.yml"))
-    assert conn["name"] == "tiny-chat-conn" and conn["endpoint"] == created["scoring_uri"]
-    assert json.loads(ok("ml", "connection", "list", "--query", "[].name")) == ["tiny-chat-conn"]
-    shown_conn = json.loads(ok("ml", "connection", "show", "-n", "tiny-chat-conn"))
+    # a connection to the endpoint (for use from another workspace or prompt flow); an empty
+    # table prints nothing at all
+    assert ok("ml", "connection", "list", "-o", "table") == ""
+    connection = ["ml", "connection", "create", "-f", str(EXAMPLES / "connection.yml")]
+    connection += ["--set", f"endpoint={created['scoring_uri']}", "--set", f"api_key={keys['primaryKey']}"]
+    conn = json.loads(ok(*connection))
+    assert conn["name"] == "tiny-chat-connection" and conn["endpoint"] == created["scoring_uri"]
+    assert json.loads(ok("ml", "connection", "list", "--query", "[].name")) == ["tiny-chat-connection"]
+    shown_conn = json.loads(ok("ml", "connection", "show", "-n", "tiny-chat-connection"))
     assert shown_conn.get("api_key") in (None, "")  # secrets only on request
-    ok("ml", "connection", "delete", "-n", "tiny-chat-conn", "--yes")
+    ok("ml", "connection", "delete", "-n", "tiny-chat-connection", "--yes")
     assert json.loads(ok("ml", "connection", "list")) == []
     (home / "bad-connection.yml").write_text("name: c2\ntype: serverless\nendpont: http://x\n")
     bad = CliRunner().invoke(app, ["ml", "connection", "create", "-f", "bad-connection.yml"])

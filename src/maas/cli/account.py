@@ -29,17 +29,36 @@ def login(
         str | None, typer.Option("--token", help="Bearer token (prompted for when not given).")
     ] = None,
 ) -> None:
-    """Sign in to a MaaS server: check the token and store it with the URL."""
+    """Sign in to a MaaS server: check the token, store it with the URL and print the accounts
+    (subscriptions) it can see, as `az login` does."""
     profile = config.resolve(url=url)
     if not token:
         token = typer.prompt("Token", hide_input=True)
     client = Client(profile.url, token)
-    accounts = client.request("GET", "/subscriptions")
+    accounts = list(client.pages("/subscriptions"))
     data = _load()
     data.update({"url": profile.url, "token": token})
     path = config.save(data)
     typer.echo(f"Logged in to {profile.url} (config in {path}).", err=True)
-    emit([{"id": a.get("id"), "name": a.get("name")} for a in accounts.get("value", [])])
+    if not accounts:
+        typer.echo(
+            "No accounts on this server yet. An operator creates one with `maas account create "
+            "--subscription ID --payment-method CreditCard`; then `maas account set --subscription ID`.",
+            err=True,
+        )
+    emit([_login_entry(account, data.get("subscription")) for account in accounts])
+
+
+def _login_entry(account: dict[str, Any], current: Any) -> dict[str, Any]:
+    """An account as `az login` lists a subscription: its id, name, state and whether commands
+    use it by default."""
+    sub = account.get("subscriptionId") or str(account.get("id", "")).rsplit("/", 1)[-1]
+    return {
+        "id": sub,
+        "name": account.get("displayName") or sub,
+        "state": account.get("state"),
+        "isDefault": bool(current) and str(current).lower() == str(sub).lower(),
+    }
 
 
 def logout() -> None:

@@ -2,6 +2,10 @@
 does; errors as one `ERROR: (Code) message` line on stderr; a spinner on stderr while a long
 operation runs.
 
+Tables follow az's: one column per scalar field (ids, types, etags and columns empty in every row
+left out unless `--query` picks them), cells never truncated (a wide table overflows the
+terminal rather than cut a Target URI someone copies), and nothing at all for an empty result.
+
 Exit codes: 1 when the server (or the network) refused, 2 for usage errors (bad flags, bad
 files). Nothing is printed on stdout when a command fails.
 """
@@ -72,24 +76,47 @@ def _tsv(value: Any) -> str:
     return "\n".join(lines)
 
 
-def _table(value: Any) -> None:
+# As az's table output (knack): ARM ids, types and etags are left out of the default columns,
+# and so is a column that is empty in every row; `--query` picks columns explicitly (and, unlike
+# az, keeps an `id` it picked).
+SKIPPED_COLUMNS = ("id", "type", "etag")
+
+
+def _empty(cell: Any) -> bool:
+    return cell is None or cell == ""
+
+
+def _table(value: Any, *, queried: bool) -> None:
     rows = _rows(value)
-    table = Table(show_edge=False, box=None, header_style="bold")
-    if rows and all(isinstance(row, dict) for row in rows):
+    if not rows:
+        return  # as az: an empty result prints nothing, not a bare header
+    table = Table(show_edge=False, box=None, pad_edge=False, header_style="bold")
+    if all(isinstance(row, dict) for row in rows):
         columns: list[str] = []
         for row in rows:
             for key, cell in row.items():
-                if _scalar(cell) and key not in columns:
-                    columns.append(key)
+                if key in columns or not _scalar(cell) or _empty(cell):
+                    continue
+                if not queried and key in SKIPPED_COLUMNS:
+                    continue
+                columns.append(key)
+        if not columns:
+            return
         for column in columns:
-            table.add_column(column[:1].upper() + column[1:])
+            # Cells are never cut or folded: a Target URI or a name is copied whole from the
+            # table, so a wide row overflows the terminal (which wraps it) as az's does.
+            table.add_column(column[:1].upper() + column[1:], no_wrap=True, overflow="ignore")
         for row in rows:
             table.add_row(*(_text(row.get(column)) for column in columns))
     else:
-        table.add_column("Result")
+        table.add_column("Result", no_wrap=True, overflow="ignore")
         for row in rows:
             table.add_row(_text(row) if _scalar(row) else json.dumps(row))
-    Console(width=200, soft_wrap=True).print(table)
+    # A console wider than any table, so the table keeps its natural width whatever $COLUMNS says.
+    console = Console(width=100_000, soft_wrap=True)
+    with console.capture() as captured:
+        console.print(table)
+    typer.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
 def emit(value: Any, output: str = "json", query: str | None = None) -> None:
@@ -107,7 +134,7 @@ def emit(value: Any, output: str = "json", query: str | None = None) -> None:
         if text:
             typer.echo(text)
     elif output == "table":
-        _table(value)
+        _table(value, queried=bool(query))
     else:
         fail(f"-o/--output: choose one of {', '.join(FORMATS)}", 2)
 

@@ -132,7 +132,10 @@ def put_subscription(
                 "saasSubscriptionStatus": "Subscribed",
                 "marketplaceSubscriptionId": rid,
                 "modelId": model.unversioned,
-                "term": offer.properties.get("terms", "")[:200],
+                # The terms the workspace accepted, whole: the record of what was agreed (an
+                # offer's terms are at most 100,000 characters). Deviation: Azure's SaaS `term`
+                # is the billing period ({termUnit, startDate, endDate}), not a text.
+                "term": offer.properties.get("terms", ""),
             },
             subscription=sub,
             resource_group=rg,

@@ -1,4 +1,9 @@
-"""Workspaces: where teams subscribe to offers and deploy serverless endpoints."""
+"""Workspaces: where teams subscribe to offers and deploy serverless endpoints.
+
+Each workspace carries a `discoveryUrl`, as Azure's do: the address of a document naming the
+base URL of each service the workspace uses. azure-ai-ml reads it (`api`) for the operations
+it does not send to ARM; MaaS serves every API from one base URL, so the document says so.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,14 @@ from maas.core.ids import WORKSPACE_TYPE, resource_group_id, workspace_id
 from maas.protocol.management.workspaces import WorkspaceBody
 
 WORKSPACES = "Microsoft.MachineLearningServices/workspaces"
+DISCOVERY_PATH = "/discovery"
+
+
+def discovery_document(services: Services) -> dict[str, str]:
+    """What a workspace's `discoveryUrl` answers: Azure's discovery keys for the services MaaS
+    has (all at its one base URL); the keys of services it lacks (experimentation, pipelines,
+    labeling, …) are left out rather than pointed at routes that would answer 404."""
+    return {"api": services.settings.base_url}
 
 
 def put_workspace(
@@ -39,7 +52,7 @@ def put_workspace(
                 "friendlyName": props.friendly_name or name,
                 "description": props.description or "",
                 "workspaceId": str(uuid.uuid4()),
-                "discoveryUrl": f"{services.settings.base_url}/discovery",
+                "discoveryUrl": f"{services.settings.base_url}{DISCOVERY_PATH}",
             }
             resource = new_resource(
                 caller,

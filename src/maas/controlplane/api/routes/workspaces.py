@@ -1,4 +1,4 @@
-"""Routes: workspaces and their connections."""
+"""Routes: workspaces, their discovery document and their connections."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ router = APIRouter()
 ML = "Microsoft.MachineLearningServices"
 WS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/" + ML + "/workspaces/{ws}"
 CONN = WS + "/connections/{name}"
+
+
+@router.get(workspaces.DISCOVERY_PATH)
+async def discovery(services: ServicesDep) -> Response:
+    """The document every workspace's `discoveryUrl` points at (public, as Azure's is)."""
+    return arm(workspaces.discovery_document(services))
 
 
 @router.get("/subscriptions/{sub}/providers/" + ML + "/workspaces")
