@@ -1,29 +1,44 @@
 """The openai-upstream engine behind a Target URI: what reaches the upstream under each
 extra-parameters mode, fields relayed untouched (tools), the upstream's own key, upstream
-failures mapped to our envelope, and upstream embeddings."""
+failures mapped to our envelope, upstream embeddings, and the upstream address policy (redirects
+never followed, metadata and unresolvable upstreams refused at registration, a name rebound to a
+refused address refused at connect time).
+
+Names are resolved by the `dns` fixture, never by a DNS server, and nothing connects outside
+127.0.0.0/8: the rebound address is 0.0.0.0, which a broken check would connect to locally."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from maas.core.netpolicy import parse_address
+from maas.server.app import create_server_app
+from maas.server.bootstrap import prepare
 from support.api import Api
-from support.fake_upstream import FakeUpstream, fake_upstream
+from support.fake_upstream import REDIRECT_BODY, FakeUpstream, fake_upstream
 from support.gateway import (
+    ADMIN_TOKEN,
     UPSTREAM_EMBED_MODEL,
     UPSTREAM_MODEL,
     Deployed,
     deploy,
     free_port,
     put_model,
+    settings_for,
     upstream_artifact,
 )
 
 UNREACHABLE_MODEL = "azureml://registries/local/models/unreachable"
 KEYED_MODEL = "azureml://registries/local/models/keyed-upstream"
+REBOUND_MODEL = "azureml://registries/local/models/rebound-upstream"
+CATALOG_VERSION = "/registries/local/models/address-policy/versions/1"
 MESSAGES = [{"role": "user", "content": "hi"}]
 TOOLS = [
     {
@@ -213,3 +228,120 @@ def test_upstream_embeddings(api: Api, endpoints: dict[str, Deployed], upstream:
     sent = upstream.requests[-1]
     assert sent["path"] == "/v1/embeddings"
     assert sent["body"] == {**body, "model": "up-model"}  # no `stream`: embeddings do not stream
+
+
+# -- the upstream address policy -------------------------------------------------------------
+@pytest.fixture
+def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """name → address for the names the tests use; any other name does not resolve, so no test
+    asks a DNS server. Literal addresses and localhost still go to the system resolver."""
+    names: dict[str, str] = {}
+    system = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if name in names:
+            address = names[name]
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            sockaddr = (address, int(port or 0), 0, 0) if ":" in address else (address, int(port or 0))
+            return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)]
+        if parse_address(name) is not None or name == "localhost":
+            return system(host, port, *args, **kwargs)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return names
+
+
+def _arm_error(response: httpx.Response, code: str) -> dict[str, Any]:
+    assert response.status_code == 400, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code, error
+    assert error["target"] == "properties.artifact.url"
+    return error
+
+
+def _register(api: Api, url: str) -> httpx.Response:
+    return api.put(CATALOG_VERSION, {"properties": {"artifact": upstream_artifact(url)}})
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_redirects_are_not_followed(
+    api: Api, endpoints: dict[str, Deployed], upstream: FakeUpstream, stream: bool
+) -> None:
+    """A 307 from the upstream to another local server: the tenant gets a 502, not that server's
+    answer, and the redirect's own body is not relayed either."""
+    with fake_upstream("127.0.0.2") as elsewhere:
+        upstream.redirect = elsewhere.url + "/chat/completions"
+        body = {"messages": [{"role": "user", "content": "REDIRECT"}], "stream": stream}
+        response = _post(api, endpoints["chat"], body)
+        error = _error(response, 502, "UpstreamError")
+        assert "redirect" in error["message"]
+        assert REDIRECT_BODY not in response.text and "Hello" not in response.text
+        assert elsewhere.requests == []
+    assert upstream.requests[-1]["body"]["messages"][0]["content"] == "REDIRECT"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://metadata.google.internal/computeMetadata/v1",
+        "http://169.254.169.254.nip.io/v1",
+        "http://[fd00:ec2::254]/v1",
+        "http://100.100.100.200/v1",
+        "http://[::ffff:169.254.169.254]/v1",
+        "http://[64:ff9b::a9fe:a9fe]/v1",
+        "http://[fe80::1%25eth0]:8000/v1",
+        "http://0.0.0.0:8000/v1",
+    ],
+)
+def test_metadata_upstreams_are_refused(api: Api, dns: dict[str, str], url: str) -> None:
+    dns["169.254.169.254.nip.io"] = "169.254.169.254"
+    dns["metadata.google.internal"] = "169.254.169.254"
+    error = _arm_error(_register(api, url), "UpstreamAddressNotAllowed")
+    assert "link-local or metadata address" in error["message"]
+    assert api.get(CATALOG_VERSION).status_code == 404
+
+
+def test_a_name_that_does_not_resolve_is_refused(api: Api, dns: dict[str, str]) -> None:
+    for url in ("http://169.254.169.254.nip.io/v1", "http://vllm.does-not-resolve.test:8000/v1"):
+        error = _arm_error(_register(api, url), "UpstreamHostNotResolved")
+        assert "does not resolve" in error["message"] and "MAAS_ALLOW_PRIVATE_UPSTREAMS" in error["message"]
+    # metadata.google.internal is refused by name, resolved or not
+    _arm_error(_register(api, "http://metadata.google.internal/v1"), "UpstreamAddressNotAllowed")
+    assert api.get(CATALOG_VERSION).status_code == 404
+
+
+def test_private_upstreams_allow_unresolved_names_but_never_metadata(
+    tmp_path: Path, dns: dict[str, str]
+) -> None:
+    settings = settings_for(tmp_path, allow_private_upstreams=True)
+    prepare(settings)
+    with TestClient(create_server_app(settings), raise_server_exceptions=False) as client:
+        api = Api(client, ADMIN_TOKEN)
+        api.ok(_register(api, "http://vllm.only-resolves-in-the-cluster.test:8000/v1"))
+        dns["169.254.169.254.nip.io"] = "169.254.169.254"
+        for url in (
+            "http://169.254.169.254/v1",
+            "http://169.254.169.254.nip.io/v1",
+            "http://metadata.google.internal/v1",
+            "http://[fd00:ec2::254]/v1",
+        ):
+            _arm_error(_register(api, url), "UpstreamAddressNotAllowed")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_name_rebound_after_registration_fails_closed(
+    api: Api, upstream: FakeUpstream, dns: dict[str, str], stream: bool
+) -> None:
+    """DNS rebinding: the name resolved to loopback when it was registered, and to a refused
+    address when the gateway connects; the gateway refuses to connect."""
+    port = upstream.url.rsplit(":", 1)[1].split("/", 1)[0]
+    dns["rebound.test"] = "127.0.0.1"
+    put_model(api, REBOUND_MODEL, upstream_artifact(f"http://rebound.test:{port}/v1"))
+    rebound = deploy(api, api.world(), "rebound", REBOUND_MODEL)
+    dns["rebound.test"] = "0.0.0.0"
+    response = _post(api, rebound, {"messages": MESSAGES, "stream": stream})
+    error = _error(response, 502, "upstream_address_not_allowed")
+    assert "0.0.0.0" not in error["message"]  # the operator's log has the address, not the tenant
+    assert upstream.requests == []

@@ -1,9 +1,10 @@
 """A deterministic OpenAI-compatible upstream on loopback, for tests only.
 
 Behaviour is chosen by the last user message: `FAIL500` → 500, `FAIL400` → 400 with an OpenAI
-error, `SLOW` → waits 30 s (for cancellation tests), `BREAK` → stream cut after two chunks. Every
-request is recorded (path, headers, JSON body) in `requests`, and streams that were closed early
-are counted in `cancelled`.
+error, `SLOW` → waits 30 s (for cancellation tests), `BREAK` → stream cut after two chunks,
+`REDIRECT` → 307 to `redirect` with a body that must never reach a tenant (`REDIRECT_BODY`).
+Every request is recorded (path, headers, JSON body) in `requests`, and streams that were closed
+early are counted in `cancelled`. It listens on 127.0.0.1 unless told another loopback address.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 WORDS = ["Hello", " from", " the", " fake", " upstream", "."]
+REDIRECT_BODY = "the redirect's own body, which no tenant may see"
 
 
 @dataclass
@@ -27,6 +29,7 @@ class FakeUpstream:
     url: str = ""
     requests: list[dict[str, Any]] = field(default_factory=list)
     cancelled: int = 0
+    redirect: str = ""  # where `REDIRECT` points
 
 
 def _last_user(body: dict[str, Any]) -> str:
@@ -43,6 +46,10 @@ def _app(state: FakeUpstream) -> web.Application:
         text = _last_user(body)
         if "FAIL500" in text:
             return web.json_response({"error": {"message": "upstream exploded"}}, status=500)
+        if "REDIRECT" in text:
+            return web.json_response(
+                {"error": {"message": REDIRECT_BODY}}, status=307, headers={"Location": state.redirect}
+            )
         if "FAIL400" in text:
             return web.json_response(
                 {"error": {"message": "bad upstream request", "type": "invalid_request_error"}}, status=400
@@ -130,7 +137,7 @@ def _app(state: FakeUpstream) -> web.Application:
 
 
 @contextmanager
-def fake_upstream() -> Iterator[FakeUpstream]:
+def fake_upstream(host: str = "127.0.0.1") -> Iterator[FakeUpstream]:
     state = FakeUpstream()
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -139,10 +146,10 @@ def fake_upstream() -> Iterator[FakeUpstream]:
     def run() -> None:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, host, 0)
         loop.run_until_complete(site.start())
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        state.url = f"http://127.0.0.1:{port}/v1"
+        state.url = f"http://{host}:{port}/v1"
         ready.set()
         loop.run_forever()
 

@@ -6,7 +6,6 @@ is the one place that rule lives. Versions sort numerically where they are numbe
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from maas.core.ids import (
     model_version_resource_id,
     registry_id,
 )
+from maas.core.netpolicy import parse_address, refused_address, refused_hostname
 from maas.core.shipped import SHIPPED_PREFIX, resolve_path
 from maas.protocol.management.catalog import Artifact, ArtifactKind, ModelVersionBody, RegistryBody
 
@@ -44,29 +44,51 @@ def version_order(version: str) -> tuple[tuple[int, int, str], ...]:
 
 
 def _check_upstream_url(url: str, allow_private: bool) -> None:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise BadRequest(
-            f"The upstream URL '{url}' must be an http or https URL.",
-            target="properties.artifact.url",
-        )
-    if allow_private:
-        return
+    """Refuse an upstream URL that is not http(s) or that reaches a refused address (the rule is in
+    `maas.core.netpolicy`). The name is resolved here once; the relay checks again at every
+    connection, so this is the early, clear answer, not the only guard."""
+    target = "properties.artifact.url"
     try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(parsed.hostname, None)}
-    except socket.gaierror:
-        addresses = set()
-    for address in addresses | ({parsed.hostname} if _is_ip(parsed.hostname) else set()):
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 reaches the IPv4 address
-        if ip.is_link_local or ip.is_multicast or ip.is_unspecified or str(ip) == "169.254.169.254":
+        parsed = urlparse(url)
+        host = parsed.hostname if parsed.scheme in ("http", "https") else None
+    except ValueError:  # a malformed [IPv6] host
+        host = None
+    if not host:
+        raise BadRequest(f"The upstream URL '{url}' must be an http or https URL.", target=target)
+    named = refused_hostname(host)
+    if named is not None:
+        raise _address_not_allowed(url, host, named)
+    literal = parse_address(host)
+    if literal is not None:
+        addresses = {literal}
+    else:
+        try:
+            infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            if allow_private:
+                return  # a name that only resolves where the gateway runs; it checks at connect time
             raise BadRequest(
-                f"The upstream URL '{url}' points at a link-local or metadata address ({ip}); the "
-                "operator must allow private upstreams (MAAS_ALLOW_PRIVATE_UPSTREAMS) to use it.",
-                code="UpstreamAddressNotAllowed",
-                target="properties.artifact.url",
-            )
+                f"The upstream URL's host '{host}' does not resolve ({exc}); an upstream must resolve "
+                "when it is registered so that its address can be checked, unless the operator "
+                "allows private upstreams (MAAS_ALLOW_PRIVATE_UPSTREAMS).",
+                code="UpstreamHostNotResolved",
+                target=target,
+            ) from exc
+        addresses = {address for info in infos if (address := parse_address(str(info[4][0])))}
+    for address in sorted(addresses, key=str):
+        reason = refused_address(address)
+        if reason is not None:
+            raise _address_not_allowed(url, str(address), reason)
+
+
+def _address_not_allowed(url: str, address: str, reason: str) -> BadRequest:
+    return BadRequest(
+        f"The upstream URL '{url}' reaches {address} ({reason}). A link-local or metadata address, "
+        "or an unspecified, multicast or reserved one, is never relayed to, whatever "
+        "MAAS_ALLOW_PRIVATE_UPSTREAMS says.",
+        code="UpstreamAddressNotAllowed",
+        target="properties.artifact.url",
+    )
 
 
 def _magic(path: Path) -> bytes:
@@ -75,14 +97,6 @@ def _magic(path: Path) -> bytes:
             return file.read(4)
     except OSError:
         return b""
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def check_artifact(artifact: Artifact, allow_private: bool) -> dict[str, Any]:

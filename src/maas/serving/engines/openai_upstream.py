@@ -10,14 +10,26 @@ envelope: its verdicts on the request (400, 404, 413, 422) keep their status and
 becomes 503, other failures (its 401/403 on our key, 5xx) 502, timeouts 504, and an unreachable
 upstream 503. The catalog's task says which routes the model serves: an embeddings model answers
 chat with 404 'modality not supported', and a chat model answers embeddings the same way.
+
+Where the relay may connect is `maas.core.netpolicy`'s rule, applied here at connect time and not
+only when the model was registered: the session's resolver refuses a name that resolves to a
+refused address (so a name rebound to a metadata address after registration fails closed), a
+literal address in the URL (which aiohttp never hands to a resolver) is checked when the engine is
+built, redirects are never followed (a 3xx is a 502 whose body is not relayed), and no proxy from
+the environment is used. A refused address is a 502 `upstream_address_not_allowed`; the address
+itself goes to the log, not to the tenant.
 """
 
 from __future__ import annotations
 
+import logging
+import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
 import orjson
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from maas.core.errors import (
     BadGateway,
@@ -29,6 +41,7 @@ from maas.core.errors import (
     Unavailable,
     Unprocessable,
 )
+from maas.core.netpolicy import parse_address, refused_address, refused_hostname
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.protocol.inference.info import ModelType
@@ -42,12 +55,64 @@ _CLIENT_ERRORS: dict[int, type[MaasError]] = {
     413: PayloadTooLarge,
     422: Unprocessable,
 }
+log = logging.getLogger("maas.upstream")
+
+
+def _address_refused(host: str, address: str, reason: str) -> BadGateway:
+    """The tenant learns that the address is refused; the operator's log says which and why."""
+    log.warning("Refused to connect to upstream host %s at %s: %s", host, address, reason)
+    return BadGateway(
+        "The upstream model server's address is not allowed (link-local, cloud metadata, "
+        "unspecified, multicast or reserved); the operator must correct the model's upstream URL.",
+        code="upstream_address_not_allowed",
+    )
+
+
+class CheckedResolver(AbstractResolver):
+    """Resolves with `inner` (the system resolver by default) and refuses the whole name when any
+    address it resolves to is refused by `maas.core.netpolicy`: the connector only ever connects
+    to addresses that passed here."""
+
+    def __init__(self, inner: AbstractResolver) -> None:
+        self.inner = inner
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        named = refused_hostname(host)
+        if named is not None:
+            raise _address_refused(host, host, named)
+        resolved = await self.inner.resolve(host, port, family)
+        for result in resolved:
+            reason = refused_address(result["host"])
+            if reason is not None:
+                raise _address_refused(host, result["host"], reason)
+        return resolved
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def _literal_refusal(base: str) -> tuple[str, str] | None:
+    """(host, why) for a URL whose host is itself a refused name or address; aiohttp connects to a
+    literal address without asking the resolver, so it is checked here, once."""
+    try:
+        host = URL(base).raw_host or ""
+    except ValueError:
+        return None  # aiohttp refuses the URL itself, as an unreachable upstream
+    reason = refused_hostname(host)
+    if reason is None and parse_address(host) is not None:
+        reason = refused_address(host)
+    return None if reason is None else (host, reason)
 
 
 class OpenAIUpstreamEngine:
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, resolver: AbstractResolver | None = None) -> None:
+        """`resolver` replaces the system resolver under the address check (tests inject one)."""
         self.spec = spec
         self.base = str(spec.artifact["url"]).rstrip("/")
+        self.refusal = _literal_refusal(self.base)
+        self.resolver = resolver
         self.upstream_model = spec.artifact.get("upstreamModel")
         self.timeout = float(spec.options.get("timeout", 600))
         self.session: aiohttp.ClientSession | None = None
@@ -56,10 +121,16 @@ class OpenAIUpstreamEngine:
             self.headers["Authorization"] = f"Bearer {spec.api_key}"
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=1024, ttl_dns_cache=300, keepalive_timeout=30)
+        resolver = CheckedResolver(self.resolver or aiohttp.ThreadedResolver())
+        connector = aiohttp.TCPConnector(
+            limit=1024, ttl_dns_cache=300, keepalive_timeout=30, resolver=resolver
+        )
         timeout = aiohttp.ClientTimeout(total=None, connect=10, sock_read=self.timeout)
         self.session = aiohttp.ClientSession(
-            connector=connector, timeout=timeout, json_serialize=lambda o: orjson.dumps(o).decode()
+            connector=connector,
+            timeout=timeout,
+            json_serialize=lambda o: orjson.dumps(o).decode(),
+            trust_env=False,  # no proxy from the environment: the relay connects where the policy says
         )
 
     async def close(self) -> None:
@@ -101,14 +172,26 @@ class OpenAIUpstreamEngine:
     async def _post(self, route: str, payload: bytes) -> aiohttp.ClientResponse:
         if self.session is None:
             raise Unavailable("The upstream engine is not started.", code="engine_not_ready")
+        if self.refusal is not None:
+            raise _address_refused(self.refusal[0], self.refusal[0], self.refusal[1])
         try:
-            response = await self.session.post(f"{self.base}/{route}", data=payload, headers=self.headers)
+            response = await self.session.post(
+                f"{self.base}/{route}", data=payload, headers=self.headers, allow_redirects=False
+            )
         except TimeoutError as exc:
             raise GatewayTimeout("The upstream model server did not answer in time.") from exc
         except aiohttp.ClientError as exc:
             raise Unavailable(
                 f"The upstream model server cannot be reached: {exc}", code="upstream_unreachable"
             ) from exc
+        if 300 <= response.status < 400:
+            # never followed: a redirect could point anywhere, the policy's checks included; its
+            # body and Location are not relayed either
+            response.release()
+            raise BadGateway(
+                f"The upstream model server answered with a redirect (HTTP {response.status}), "
+                "which is not followed; the operator must correct the model's upstream URL."
+            )
         if response.status >= 400:
             error = await self._fail(response)
             response.release()
