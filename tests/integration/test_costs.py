@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,6 +18,8 @@ from sqlalchemy import delete, event, func, select, text
 
 from maas.billing.batches import write_batch
 from maas.billing.costs import parse_scope, plan_query, statement
+from maas.billing.meters import FREE_INPUT_TOKENS as FREE_IN
+from maas.billing.meters import FREE_OUTPUT_TOKENS as FREE_OUT
 from maas.billing.meters import INPUT_TOKENS as IN
 from maas.billing.meters import OUTPUT_TOKENS as OUT
 from maas.controlplane.store import tables as t
@@ -50,6 +53,13 @@ from support.costs import (
     written_usage,
     ws_path,
 )
+from support.fake_upstream import fake_upstream
+from support.gateway import UPSTREAM_EMBED_MODEL, UPSTREAM_MODEL, deploy, put_model, upstream_artifact
+
+PRICES = [
+    {"meterId": IN, "pricePer1K": 0.0003, "currency": "USD"},
+    {"meterId": OUT, "pricePer1K": 0.0006, "currency": "USD"},
+]
 
 
 @pytest.fixture
@@ -107,8 +117,8 @@ def test_group_by_resource_group_and_meter(api: Api, db: Database) -> None:
             meter,
             "USD",
         ]
-        for rg in ("rg1", "rg2")
-        for meter in (IN, OUT)
+        for rg, meters in (("rg1", (FREE_IN, FREE_OUT, IN, OUT)), ("rg2", (IN, OUT)))  # ep-b is free
+        for meter in meters
     ]
     assert rows(result) == want
 
@@ -145,7 +155,9 @@ def test_group_by_our_extensions(api: Api, db: Database) -> None:
 # -- filters ----------------------------------------------------------------------------------
 FILTERS: list[tuple[dict[str, Any], Keep]] = [
     (dim("MeterId", IN.upper()), lambda u, m: m == IN),
-    (dim("Meter", IN, OUT), lambda u, m: True),
+    (dim("Meter", IN, OUT), lambda u, m: m in (IN, OUT)),
+    (dim("Meter", IN, OUT, FREE_IN, FREE_OUT), lambda u, m: True),
+    (dim("MeterId", FREE_OUT), lambda u, m: m == FREE_OUT),
     (dim("ResourceType", SAAS.lower()), lambda u, m: u.ep.saas is not None),
     (dim("ResourceType", ENDPOINTS, "Microsoft.Compute/virtualMachines"), lambda u, m: u.ep.saas is None),
     (dim("ResourceType", "Microsoft.Compute/virtualMachines"), lambda u, m: False),
@@ -202,7 +214,9 @@ def test_daily_monthly_and_hourly(api: Api, db: Database) -> None:
         grouping=group("Meter"),
     )
     assert [r[2:] for r in rows(hourly)] == [
-        [meter, f"2025-03-01T{hour}:00:00Z", "USD"] for hour in ("09", "10") for meter in (IN, OUT)
+        [meter, f"2025-03-01T{hour}:00:00Z", "USD"]
+        for hour, meters in (("09", (IN, OUT)), ("10", (FREE_IN, FREE_OUT, IN, OUT)))  # ep-b at 10:30
+        for meter in meters
     ]
     assert rows(hourly)[0][:2] == list(expected(lambda u, m: u.ep is EP_A and u.when.hour == 9 and m == IN))
 
@@ -286,3 +300,57 @@ def test_the_scope_is_found_through_the_scope_index(db: Database, scope: str) ->
             connection.execute(text("SET LOCAL enable_seqscan = off"))
             plan = " ".join(str(r[0]) for r in connection.execute(text(f"EXPLAIN {compiled}")))
     assert "ix_usage_totals_scope" in plan, plan
+
+
+# -- free and paid usage side by side, through the gateway (issue 11, item 6) -----------------------
+def test_a_free_models_tokens_are_never_counted_on_a_paid_meter(api: Api, client: TestClient) -> None:
+    """A free first-party embedding model (its offer has `meters: []`) next to a paid chat model in
+    one workspace: the free tokens go to the free meter at price 0, the paid meter counts only paid
+    tokens, and every row grouped by meter is quantity x price = cost."""
+    world = api.world(catalog=False)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    with fake_upstream() as upstream:
+        put_model(api, UPSTREAM_MODEL, upstream_artifact(upstream.url))
+        paid = {"modelId": UPSTREAM_MODEL, "publisherId": "test", "kind": "FirstParty", "meters": PRICES}
+        api.ok(api.put("/providers/Microsoft.MaaS/offers/fake-upstream-chat", {"properties": paid}))
+        put_model(api, UPSTREAM_EMBED_MODEL, upstream_artifact(upstream.url), task="embeddings")
+        offer = api.ok(api.get("/providers/Microsoft.MaaS/offers/fake-upstream-embed"), 200)
+        assert offer["properties"]["meters"] == []  # free, like the shipped embedding model's offer
+        chat = deploy(api, world, "chat", UPSTREAM_MODEL)
+        embed = deploy(api, world, "embed", UPSTREAM_EMBED_MODEL)
+        answer = api.client.post(
+            chat.route + "/chat/completions",
+            json={"messages": [{"role": "user", "content": "hi"}]},
+            headers=chat.headers(),
+        )
+        assert answer.status_code == 200, answer.text
+        embedded = api.client.post(
+            embed.route + "/embeddings", json={"input": ["a", "b", "c"]}, headers=embed.headers()
+        )
+        assert embedded.status_code == 200, embedded.text
+        assert client.app.runtime.get().metering.ledger.flush(30)  # type: ignore[attr-defined]
+
+    usage, free_tokens = answer.json()["usage"], embedded.json()["usage"]["prompt_tokens"]
+    assert free_tokens > 0
+    end = datetime.now(UTC) + timedelta(hours=1)
+    period = {"from": start.isoformat(), "to": end.isoformat()}
+    result = query(api, world.ws_path, period, grouping=group("MeterId"))
+    assert rows(result) == [
+        [0.0, free_tokens, FREE_IN, "USD"],
+        [0.0, 0, FREE_OUT, "USD"],  # embeddings generate nothing; the side is still metered
+        [
+            float(Decimal(usage["prompt_tokens"]) * Decimal("0.0003") / 1000),
+            usage["prompt_tokens"],
+            IN,
+            "USD",
+        ],
+        [
+            float(Decimal(usage["completion_tokens"]) * Decimal("0.0006") / 1000),
+            usage["completion_tokens"],
+            OUT,
+            "USD",
+        ],
+    ]
+    # and the free endpoint alone has no paid meter at all
+    alone = query(api, world.endpoint("embed"), period, grouping=group("MeterId"))
+    assert [r[2] for r in rows(alone)] == [FREE_IN, FREE_OUT]

@@ -46,6 +46,7 @@ CHAT = "azureml://registries/maas/models/maas-tiny-chat"
 EMBED = "azureml://registries/maas/models/wordllama-embed"
 INPUT_METER = "paygo-inference-input-tokens"
 OUTPUT_METER = "paygo-inference-output-tokens"
+FREE_METERS = ("free-inference-input-tokens", "free-inference-output-tokens")  # the free embeddings'
 TOKEN = "ledger-faults-admin-token-0123456789"
 CLIENTS = 6
 LOAD_SECONDS = 2.0
@@ -305,7 +306,8 @@ def test_sigkill_mid_load_keeps_every_received_record_once(tmp_path: Path, stall
     records: Counter[tuple[str, str]] = Counter()
     for row in after.records:
         meters = orjson.loads(row.meters) if isinstance(row.meters, str | bytes) else row.meters
-        tokens = {INPUT_METER: row.input_tokens, OUTPUT_METER: row.output_tokens}
+        in_meter, out_meter = FREE_METERS if row.route == "embeddings" else (INPUT_METER, OUTPUT_METER)
+        tokens = {in_meter: row.input_tokens, out_meter: row.output_tokens}
         assert {m["meterId"]: m["quantity"] for m in meters} == tokens, row
         for meter_id, count in tokens.items():
             quantity[(row.endpoint_key, meter_id)] += count

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from maas.billing.batches import write_batch
 from maas.billing.meters import INPUT_TOKENS as IN
 from maas.billing.meters import OUTPUT_TOKENS as OUT
-from maas.billing.meters import Price, PriceList
+from maas.billing.meters import PriceList, priced
 from maas.billing.records import UsageRecord
 from maas.controlplane.store.database import Database
 from support.api import FREE_MODEL, ML, MODEL, Api
@@ -90,7 +90,8 @@ def expected(keep: Keep) -> tuple[float, int]:
     """(cost, quantity) of the meters `keep` selects, summed exactly, cost then made a float."""
     total, quantity = Decimal(0), 0
     for use in USAGE:
-        for meter, count, price in ((IN, use.input, use.input_price), (OUT, use.output, use.output_price)):
+        for side, count, price in ((IN, use.input, use.input_price), (OUT, use.output, use.output_price)):
+            meter = priced(side, price, use.currency).meter_id  # free tokens: the side's free meter
             if keep(use, meter):
                 total += Decimal(count) * Decimal(price) / 1000
                 quantity += count
@@ -99,7 +100,7 @@ def expected(keep: Keep) -> tuple[float, int]:
 
 def record(use: Use) -> UsageRecord:
     ep = use.ep
-    prices = PriceList(Price(IN, use.input_price, use.currency), Price(OUT, use.output_price, use.currency))
+    prices = PriceList(priced(IN, use.input_price, use.currency), priced(OUT, use.output_price, use.currency))
     return UsageRecord(
         request_id=str(uuid.uuid4()),
         endpoint_id=ep.id,

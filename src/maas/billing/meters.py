@@ -1,9 +1,13 @@
 """Meters, prices and what one request puts on them.
 
-An offer prices meters per 1,000 units (`pricePer1K`, `currency`). Inference uses two meters, the
-ones Azure's marketplace offers use: `paygo-inference-input-tokens` (prompt tokens) and
-`paygo-inference-output-tokens` (generated tokens). Every request is metered on both, at the
-offer's price or at 0 when the offer does not price that meter (free models still show usage).
+An offer prices meters per 1,000 units (`pricePer1K`, `currency`). Inference uses two paid meters,
+the ones Azure's marketplace offers use: `paygo-inference-input-tokens` (prompt tokens) and
+`paygo-inference-output-tokens` (generated tokens). Every request is metered on both sides: at the
+offer's price on the paid meter, or, when the offer does not price that side (a free model, whose
+offer has `meters: []`, or a price of 0), on the free meter of that side
+(`free-inference-input-tokens`, `free-inference-output-tokens`) at price 0. So free models still
+show usage, a paid meter only ever counts tokens that were paid for, and every total row keyed by
+meter satisfies quantity × price = cost; free tokens never carry a paid price.
 Prices are kept as decimal text and costs computed with `Decimal`, so a month of totals adds up
 to the cent exactly (binary floats would not).
 """
@@ -18,6 +22,9 @@ from typing import Any
 INPUT_TOKENS = "paygo-inference-input-tokens"
 OUTPUT_TOKENS = "paygo-inference-output-tokens"
 INFERENCE_METERS = (INPUT_TOKENS, OUTPUT_TOKENS)
+FREE_INPUT_TOKENS = "free-inference-input-tokens"
+FREE_OUTPUT_TOKENS = "free-inference-output-tokens"
+FREE_METERS = {INPUT_TOKENS: FREE_INPUT_TOKENS, OUTPUT_TOKENS: FREE_OUTPUT_TOKENS}
 DEFAULT_CURRENCY = "USD"
 
 
@@ -46,6 +53,13 @@ def decimal_text(value: Any) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def priced(meter_id: str, per_1k: str, currency: str) -> Price:
+    """What a side is metered on: its paid meter at `per_1k`, or its free meter when that is 0."""
+    if Decimal(per_1k) == 0:
+        return Price(FREE_METERS.get(meter_id, meter_id), "0", currency)
+    return Price(meter_id, per_1k, currency)
+
+
 def price_list(meters: Iterable[Mapping[str, Any]]) -> PriceList:
     """The inference price list from an offer's `meters` (as stored on the offer)."""
     by_id = {str(m.get("meterId", "")).lower(): m for m in meters}
@@ -54,8 +68,8 @@ def price_list(meters: Iterable[Mapping[str, Any]]) -> PriceList:
     def one(meter_id: str) -> Price:
         meter = by_id.get(meter_id)
         if meter is None:
-            return Price(meter_id, "0", currency)
-        return Price(
+            return priced(meter_id, "0", currency)
+        return priced(
             meter_id, decimal_text(meter.get("pricePer1K", 0)), str(meter.get("currency") or currency)
         )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from maas.billing.meters import Price, PriceList
+from maas.billing.meters import PriceList, priced
 from maas.core.ids import key_of
 
 
@@ -71,5 +71,7 @@ class UsageRecord:
     def from_line(cls, line: bytes) -> UsageRecord:
         data = orjson.loads(line)
         prices = data.pop("prices")
-        data["prices"] = PriceList(Price(**prices["input"]), Price(**prices["output"]))
+        # `priced`, not `Price`: a line journaled before free meters existed put free tokens on
+        # the paid meter at price 0; replayed, they land on the free meter like new ones
+        data["prices"] = PriceList(priced(**prices["input"]), priced(**prices["output"]))
         return cls(**data)
