@@ -2,10 +2,23 @@
 
 plan(template, parameters, scope) -> Plan     validate, evaluate and order a template
 TemplateError                                 400 InvalidTemplate, target = the JSON path
+                                              (413 RequestContentTooLarge: TemplateTooLarge)
+json_size(value, limit) -> int                a value's compact JSON length, bounded (limits.py)
 """
 
-from maas.templates.errors import TemplateError
+from maas.templates.errors import TemplateError, TemplateTooLarge
 from maas.templates.functions import Scope, guid, unique_string
+from maas.templates.limits import json_size
 from maas.templates.template import Plan, PlannedResource, plan
 
-__all__ = ["Plan", "PlannedResource", "Scope", "TemplateError", "guid", "plan", "unique_string"]
+__all__ = [
+    "Plan",
+    "PlannedResource",
+    "Scope",
+    "TemplateError",
+    "TemplateTooLarge",
+    "guid",
+    "json_size",
+    "plan",
+    "unique_string",
+]

@@ -3,15 +3,20 @@
 Each is what the ARM function reference documents, for the JSON types templates use (string,
 integer, boolean, array, object, null). Where ARM compares case-insensitively (`startsWith`,
 `endsWith`, `indexOf`), so do we; `equals` and `contains` are case-sensitive, as in ARM.
+
+Functions that can make large values (`concat`, `padLeft`, `replace`, `union`, `range`) check the
+size of their result against `limits` before making it, so nothing large is built to be refused.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from maas.templates.errors import ExpressionError
 from maas.templates.expressions import Function, type_name
+from maas.templates.limits import MAX_RANGE, check_length
 from maas.templates.text import to_string
 
 
@@ -61,10 +66,13 @@ def _list(name: str, value: Any) -> list[Any]:
 @_fn("concat", 1, None)
 def concat(*args: Any) -> Any:
     if all(isinstance(a, list) or a is None for a in args):
+        check_length("concat", sum(len(a) for a in args if a), "elements")
         return [item for a in args if a for item in a]
     if any(isinstance(a, (list, dict)) for a in args):
         raise ExpressionError("The template function 'concat' joins either strings or arrays, not both.")
-    return "".join(to_string(a) for a in args)
+    parts = [to_string(a, "concat") for a in args]
+    check_length("concat", sum(len(p) for p in parts))
+    return "".join(parts)
 
 
 @_fn("toLower", 1)
@@ -84,7 +92,9 @@ def trim(value: Any) -> str:
 
 @_fn("replace", 3)
 def replace(value: Any, old: Any, new: Any) -> str:
-    return _str("replace", value).replace(_str("replace", old), _str("replace", new))
+    text, before, after = _str("replace", value), _str("replace", old), _str("replace", new)
+    check_length("replace", len(text) + text.count(before) * (len(after) - len(before)))
+    return text.replace(before, after)
 
 
 @_fn("split", 2)
@@ -93,7 +103,9 @@ def split(value: Any, delimiter: Any) -> list[str]:
     delimiters = delimiter if isinstance(delimiter, list) else [delimiter]
     parts = [text]
     for d in delimiters:
-        parts = [piece for part in parts for piece in part.split(_str("split", d))]
+        if not _str("split", d):
+            continue  # as .NET's String.Split ignores an empty separator (Python's refuses one)
+        parts = [piece for part in parts for piece in part.split(d)]
     return parts
 
 
@@ -123,13 +135,15 @@ def substring(value: Any, start: Any, length: Any = None) -> str:
 
 @_fn("padLeft", 2, 3)
 def pad_left(value: Any, width: Any, char: Any = " ") -> str:
-    return to_string(value).rjust(_int("padLeft", width), _str("padLeft", char)[:1] or " ")
+    text, total = to_string(value, "padLeft"), _int("padLeft", width)
+    check_length("padLeft", total)
+    return text.rjust(total, _str("padLeft", char)[:1] or " ")
 
 
 @_fn("contains", 2)
 def contains(container: Any, item: Any) -> bool:
     if isinstance(container, str):
-        return to_string(item) in container
+        return to_string(item, "contains") in container
     if isinstance(container, dict):
         return isinstance(item, str) and any(k.lower() == item.lower() for k in container)
     return item in _list("contains", container)
@@ -195,14 +209,34 @@ def create_object(*args: Any) -> dict[str, Any]:
 @_fn("union", 1, None)
 def union(*args: Any) -> Any:
     if all(isinstance(a, dict) for a in args):
+        check_length("union", sum(len(a) for a in args), "elements")
         merged: dict[str, Any] = {}
         for a in args:
             merged.update(a)
         return merged
+    check_length("union", sum(len(_list("union", a)) for a in args), "elements")
     out: list[Any] = []
+    seen: set[str] = set()
     for a in args:
-        out.extend(x for x in _list("union", a) if x not in out)
+        for x in a:
+            # keyed by canonical JSON: linear, where `x not in out` was quadratic in the elements
+            key = json.dumps([type_name(x), x], sort_keys=True, separators=(",", ":"))
+            if key not in seen:
+                seen.add(key)
+                out.append(x)
     return out
+
+
+@_fn("range", 2)
+def range_(start: Any, count: Any) -> list[int]:
+    first, n = _int("range", start), _int("range", count)
+    if not 0 <= n <= MAX_RANGE:
+        raise ExpressionError(
+            f"The template function 'range' expects a count from 0 to {MAX_RANGE}, got {n}."
+        )
+    if first + n > 2_147_483_647:
+        raise ExpressionError("The template function 'range' expects startIndex + count <= 2147483647.")
+    return list(range(first, first + n))
 
 
 @_fn("coalesce", 1, None)
@@ -284,16 +318,21 @@ _arith("div", _divide)
 _arith("mod", lambda a, b: a - b * _divide(a, b))
 
 
+def _values(name: str, args: tuple[Any, ...]) -> list[int]:
+    values = args[0] if len(args) == 1 and isinstance(args[0], list) else list(args)
+    if not values:
+        raise ExpressionError(f"The template function '{name}' expects at least one integer.")
+    return [_int(name, v) for v in values]
+
+
 @_fn("min", 1, None)
 def min_(*args: Any) -> int:
-    values = args[0] if len(args) == 1 and isinstance(args[0], list) else list(args)
-    return min(_int("min", v) for v in values)
+    return min(_values("min", args))
 
 
 @_fn("max", 1, None)
 def max_(*args: Any) -> int:
-    values = args[0] if len(args) == 1 and isinstance(args[0], list) else list(args)
-    return max(_int("max", v) for v in values)
+    return max(_values("max", args))
 
 
 for _name, _op in (

@@ -9,7 +9,8 @@ a plain string. Inside, the grammar is small:
 
 String literals use single quotes, doubled to escape (`'it''s'`). Function names are
 case-insensitive; `.prop` access on objects is too, as ARM's is. Evaluation is pure: functions
-come from a table the caller supplies (`functions.py`), so this module knows no function.
+come from a table the caller supplies (`functions.py`), so this module knows no function; the
+caller may also pass a `meter`, told of every function's result, to bound them (`limits.py`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from maas.templates.errors import ExpressionError
+from maas.templates.limits import MAX_EXPRESSION
 
-MAX_LENGTH = 24_576
 Function = Callable[[list[Any]], Any]
+Meter = Callable[[str, Any], None]  # (function name as written, its result)
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,11 @@ class _Parser:
 
 def parse(text: str) -> Node:
     """Parse the inside of an expression (without its outer brackets)."""
-    if len(text) + 2 > MAX_LENGTH:
-        raise ExpressionError(f"The expression is longer than {MAX_LENGTH} characters.")
+    if len(text) + 2 > MAX_EXPRESSION:
+        raise ExpressionError(
+            f"The language expression length limit exceeded. Limit: '{MAX_EXPRESSION}' and actual: "
+            f"'{len(text) + 2}'."
+        )
     return _Parser(text).parse()
 
 
@@ -213,13 +218,13 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def evaluate(node: Node, functions: Mapping[str, Function]) -> Any:
+def evaluate(node: Node, functions: Mapping[str, Function], meter: Meter | None = None) -> Any:
     if isinstance(node, Literal):
         return node.value
     if isinstance(node, Member):
-        return _member(evaluate(node.target, functions), node.name)
+        return _member(evaluate(node.target, functions, meter), node.name)
     if isinstance(node, Index):
-        return _index(evaluate(node.target, functions), evaluate(node.index, functions))
+        return _index(evaluate(node.target, functions, meter), evaluate(node.index, functions, meter))
     function = functions.get(node.name.lower())
     if function is None:
         raise ExpressionError(
@@ -228,12 +233,16 @@ def evaluate(node: Node, functions: Mapping[str, Function]) -> Any:
         )
     # Lazy functions (`if`) see their arguments unevaluated, so the branch not taken never fails.
     if getattr(function, "lazy", False):
-        return function([lambda n=arg: evaluate(n, functions) for arg in node.args])
-    return function([evaluate(arg, functions) for arg in node.args])
+        result = function([lambda n=arg: evaluate(n, functions, meter) for arg in node.args])
+    else:
+        result = function([evaluate(arg, functions, meter) for arg in node.args])
+    if meter is not None:
+        meter(node.name, result)
+    return result
 
 
-def evaluate_string(text: str, functions: Mapping[str, Function]) -> Any:
+def evaluate_string(text: str, functions: Mapping[str, Function], meter: Meter | None = None) -> Any:
     """A template string's value: an expression's result, or the (unescaped) string itself."""
     if not is_expression(text):
         return unescape(text)
-    return evaluate(parse(text[1:-1]), functions)
+    return evaluate(parse(text[1:-1]), functions, meter)

@@ -20,6 +20,7 @@ from typing import Any
 from maas.templates import builtins
 from maas.templates.errors import ExpressionError
 from maas.templates.expressions import Function, type_name
+from maas.templates.limits import MAX_STRING
 from maas.templates.text import format_string, to_string
 
 ARM_NAMESPACE = uuid.UUID("11fb06fb-712d-4ddd-98c7-e71bbd588830")
@@ -98,7 +99,13 @@ def _strings(name: str, args: list[Any]) -> list[str]:
 
 
 def unique_string(*args: str) -> str:
-    value = murmur64("-".join(args).encode("utf-8"))
+    joined = "-".join(args)
+    if len(joined) > MAX_STRING:  # ARM's own check (TemplateLiteralLimitExceeded)
+        raise ExpressionError(
+            f"The template function 'uniqueString' got {len(joined)} characters, over the template "
+            f"literal limit. Limit: '{MAX_STRING}' and actual: '{len(joined)}'."
+        )
+    value = murmur64(joined.encode("utf-8"))
     out = []
     for _ in range(13):
         out.append(_BASE32[value >> 59])
@@ -256,3 +263,5 @@ def _json(text: Any) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise ExpressionError(f"The template function 'json' got text that is not JSON: {exc}.") from None
+    except RecursionError:
+        raise ExpressionError("The template function 'json' got JSON nested too deeply.") from None

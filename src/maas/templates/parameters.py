@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from maas.templates.errors import TemplateError
+from maas.templates.errors import FAILED, TemplateError
 from maas.templates.expressions import type_name
+from maas.templates.limits import MAX_PARAMETERS, count_exceeded
 
 TYPES = {
     "string": "String",
@@ -34,8 +35,6 @@ _DECLARATION_KEYS = {
     "maxlength",
     "metadata",
 }
-MAX_PARAMETERS = 256
-FAILED = "Deployment template validation failed: "
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def declarations(raw: Any) -> dict[str, Declaration]:
     if not isinstance(raw, dict):
         raise TemplateError(FAILED + "'parameters' must be an object.", "parameters")
     if len(raw) > MAX_PARAMETERS:
-        raise TemplateError(FAILED + f"A template has at most {MAX_PARAMETERS} parameters.", "parameters")
+        raise TemplateError(FAILED + count_exceeded("parameters", MAX_PARAMETERS, len(raw)), "parameters")
     out: dict[str, Declaration] = {}
     for name, decl in raw.items():
         path = f"parameters.{name}"

@@ -6,6 +6,8 @@ against types, `dependsOn` targets — and orders the resources by their depende
 is one `TemplateError` naming the JSON path (`resources[0].location`), raised before a single
 resource is touched: that is what lets a deployment promise "nothing half deployed" for
 template mistakes. The plan's resources are concrete ARM ids and bodies, ready for the services.
+Every size and count ARM limits, and the work evaluation may do, is bounded (`limits.py`);
+ordering is linear in the resources and their `dependsOn` entries.
 
 Not supported (refused with a clear error rather than ignored): `copy` loops, `scope`,
 user-defined `functions`, `reference()`/`list*()`, Key Vault parameter references.
@@ -14,17 +16,19 @@ user-defined `functions`, `reference()`/`list*()`, Key Vault parameter reference
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from maas.templates import limits
 from maas.templates import parameters as params
-from maas.templates.errors import ExpressionError, TemplateError
+from maas.templates.errors import FAILED, ExpressionError, TemplateError
 from maas.templates.expressions import evaluate_string, type_name
 from maas.templates.functions import Scope, function_table
 
-FAILED = params.FAILED
 _TOP = {"$schema", "contentversion", "apiprofile", "metadata", "parameters", "variables", "functions"}
 _TOP |= {"resources", "outputs"}
 _BODY = ("location", "sku", "kind", "tags", "properties", "plan", "identity", "zones")
@@ -53,8 +57,13 @@ class Plan:
     template_hash: str
 
 
-def template_hash(template: Any) -> str:
-    digest = hashlib.sha256(json.dumps(template, sort_keys=True, separators=(",", ":")).encode()).digest()
+def _canonical(template: Any) -> str:
+    return json.dumps(template, sort_keys=True, separators=(",", ":"))
+
+
+def template_hash(template: Any, canonical: str | None = None) -> str:
+    text = _canonical(template) if canonical is None else canonical
+    digest = hashlib.sha256(text.encode()).digest()
     return str(int.from_bytes(digest[:8], "big") >> 1)
 
 
@@ -67,10 +76,14 @@ class _Evaluator:
             raise TemplateError(FAILED + "'variables' must be an object.", "variables")
         if "copy" in raw_variables:
             raise TemplateError(FAILED + "Variable copy loops are not supported by MaaS.", "variables.copy")
+        if len(raw_variables) > limits.MAX_VARIABLES:
+            message = limits.count_exceeded("variables", limits.MAX_VARIABLES, len(raw_variables))
+            raise TemplateError(FAILED + message, "variables")
         self.raw_variables = {k.lower(): (k, v) for k, v in raw_variables.items()}
         self.variables: dict[str, Any] = {}
         self.resolving: list[str] = []
         self.table = function_table(scope, self.parameter, self.variable)
+        self.budget = limits.Budget()
 
     def parameter(self, name: str) -> Any:
         if name.lower() not in self.values:
@@ -78,9 +91,17 @@ class _Evaluator:
                 f"The template parameter '{name}' is not found. Please see "
                 "https://aka.ms/arm-template-structure for usage details."
             )
-        return self.values[name.lower()]
+        value = self.values[name.lower()]
+        self.budget.reference(f"parameters.{name.lower()}", value)
+        return value
 
     def variable(self, name: str) -> Any:
+        """A variable's value, for `variables()`: each use is charged to the budget."""
+        value = self.resolve(name)
+        self.budget.reference(f"variables.{name.lower()}", value)
+        return value
+
+    def resolve(self, name: str) -> Any:
         key = name.lower()
         if key in self.variables:
             return self.variables[key]
@@ -106,7 +127,7 @@ class _Evaluator:
         """`raw` with every expression in it evaluated; object members that come out null are dropped."""
         if isinstance(raw, str):
             try:
-                return evaluate_string(raw, self.table)
+                return evaluate_string(raw, self.table, self.budget.result)
             except ExpressionError as exc:
                 raise TemplateError(
                     f"Unable to process template language expressions at '{path}'. '{exc}'", path
@@ -207,19 +228,30 @@ def _collect(
     return drafts
 
 
-def _targets(drafts: list[_Draft], written: str) -> list[str]:
-    wanted = written.strip("/").lower()
-    if "/providers/" in written.lower():
-        return [d.resource.id for d in drafts if d.resource.id.lower() == written.rstrip("/").lower()]
-    for match in (
-        lambda r: f"{r.type}/{'/'.join(r.names)}".lower() == wanted,
-        lambda r: "/".join(r.names).lower() == wanted,
-        lambda r: r.names[-1].lower() == wanted,
-    ):
-        found = [d.resource.id for d in drafts if match(d.resource)]
-        if found:
-            return found
-    return []
+class _Targets:
+    """What a `dependsOn` entry may name, indexed: an id, `type/names`, `names`, or the last name."""
+
+    def __init__(self, drafts: list[_Draft]) -> None:
+        self.keys: list[defaultdict[str, list[str]]] = [defaultdict(list) for _ in range(4)]
+        for draft in drafts:
+            r = draft.resource
+            names = "/".join(r.names)
+            for table, key in zip(self.keys, (r.id, f"{r.type}/{names}", names, r.names[-1]), strict=True):
+                table[key.lower()].append(r.id)
+
+    @staticmethod
+    def key(written: str) -> tuple[bool, str]:
+        """What a lookup depends on: entries with the same key find the same resources."""
+        if "/providers/" in written.lower():
+            return True, written.rstrip("/").lower()
+        return False, written.strip("/").lower()
+
+    def find(self, key: tuple[bool, str]) -> list[str]:
+        is_id, wanted = key
+        for table in self.keys[:1] if is_id else self.keys[1:]:
+            if wanted in table:
+                return list(table[wanted])
+        return []
 
 
 def _order(drafts: list[_Draft]) -> list[PlannedResource]:
@@ -232,35 +264,50 @@ def _order(drafts: list[_Draft]) -> list[PlannedResource]:
                 f"{draft.resource.path}.name",
             )
         seen[key] = draft.resource.id
+    targets = _Targets(drafts)
+    skipped = {d.resource.id for d in drafts if d.skipped}
+    enabled = {d.resource.id.lower() for d in drafts if not d.skipped}
     resolved: list[PlannedResource] = []
     for draft in drafts:
         if draft.skipped:
             continue
         needs: list[str] = []
+        looked: set[tuple[bool, str]] = set()  # a repeated entry is looked up once
         for written, path in draft.depends:
-            found = _targets(drafts, written)
+            lookup = targets.key(written)
+            if lookup in looked:
+                continue
+            looked.add(lookup)
+            found = targets.find(lookup)
             if not found:
                 raise TemplateError(FAILED + f"The resource '{written}' is not defined in a template.", path)
-            skipped = {d.resource.id for d in drafts if d.skipped}
             needs += [f for f in found if f not in skipped]  # ARM drops dependencies on skipped ones
         parent = draft.resource.id.rsplit("/", 2)[0].lower()
-        enabled = {d.resource.id.lower() for d in drafts if not d.skipped}
         needs += [seen[parent]] if parent in enabled else []
         deps = tuple(dict.fromkeys(needs))
         resolved.append(PlannedResource(**{**draft.resource.__dict__, "depends_on": deps}))
+    # Template order wherever the dependencies allow: always the first resource that is ready.
+    position = {r.id.lower(): i for i, r in enumerate(resolved)}
+    waiting = [len(r.depends_on) for r in resolved]
+    dependents: defaultdict[int, list[int]] = defaultdict(list)
+    for i, r in enumerate(resolved):
+        for d in r.depends_on:
+            dependents[position[d.lower()]].append(i)
+    ready = [i for i, n in enumerate(waiting) if n == 0]
+    heapq.heapify(ready)
     ordered: list[PlannedResource] = []
-    placed: set[str] = set()
-    remaining = list(resolved)
-    while remaining:
-        ready = next((r for r in remaining if all(d.lower() in placed for d in r.depends_on)), None)
-        if ready is None:
-            stuck = remaining[0]
-            raise TemplateError(
-                FAILED + f"Circular dependency detected on resource: '{stuck.id}'.", f"{stuck.path}.dependsOn"
-            )
-        ordered.append(ready)
-        placed.add(ready.id.lower())
-        remaining.remove(ready)
+    while ready:
+        i = heapq.heappop(ready)
+        ordered.append(resolved[i])
+        for j in dependents[i]:
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                heapq.heappush(ready, j)
+    if len(ordered) < len(resolved):
+        stuck = next(r for i, r in enumerate(resolved) if waiting[i] > 0)
+        raise TemplateError(
+            FAILED + f"Circular dependency detected on resource: '{stuck.id}'.", f"{stuck.path}.dependsOn"
+        )
     return ordered
 
 
@@ -269,6 +316,10 @@ def _outputs(ev: _Evaluator, raw: Any) -> dict[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise TemplateError(FAILED + "'outputs' must be an object.", "outputs")
+    if len(raw) > limits.MAX_OUTPUTS:
+        raise TemplateError(
+            FAILED + limits.count_exceeded("outputs", limits.MAX_OUTPUTS, len(raw)), "outputs"
+        )
     out: dict[str, Any] = {}
     for name, spec in raw.items():
         path = f"outputs.{name}"
@@ -297,8 +348,19 @@ def _outputs(ev: _Evaluator, raw: Any) -> dict[str, Any]:
 
 
 def plan(template: Any, supplied: Any, scope: Scope) -> Plan:
+    try:
+        return _plan(template, supplied, scope)
+    except RecursionError:
+        raise TemplateError(FAILED + "The template nests too deeply to evaluate.", "template") from None
+
+
+def _plan(template: Any, supplied: Any, scope: Scope) -> Plan:
     if not isinstance(template, dict):
         raise TemplateError(FAILED + "The template must be a JSON object.", "template")
+    canonical = _canonical(template)
+    limits.check_sent(len(canonical), "template")
+    if supplied is not None:
+        limits.check_sent(len(_canonical(supplied)), "parameters")
     for key in template:
         if key.lower() not in _TOP:
             raise TemplateError(FAILED + f"The template has an unknown property '{key}'.", key)
@@ -306,6 +368,10 @@ def plan(template: Any, supplied: Any, scope: Scope) -> Plan:
         raise TemplateError(FAILED + "User-defined functions are not supported by MaaS.", "functions")
     if "resources" not in template:
         raise TemplateError(FAILED + "The template has no 'resources' array.", "resources")
+    if (count := limits.count_resources(template["resources"])) > limits.MAX_RESOURCES:
+        raise TemplateError(
+            FAILED + limits.count_exceeded("resources", limits.MAX_RESOURCES, count), "resources"
+        )
     ev = _Evaluator(template, scope)
     raw_params = template.get("parameters") or {}
 
@@ -316,11 +382,16 @@ def plan(template: Any, supplied: Any, scope: Scope) -> Plan:
 
     ev.values = params.resolve(ev.declared, supplied, default)
     for _key, (real, _raw) in ev.raw_variables.items():
-        ev.variable(real)
+        ev.resolve(real)
     resources = _order(_collect(ev, scope, template["resources"], "resources", None, 1))
-    return Plan(
+    result = Plan(
         resources=resources,
         parameters=params.echo(ev.declared, ev.values),
         outputs=_outputs(ev, template.get("outputs")),
-        template_hash=template_hash(template),
+        template_hash=template_hash(template, canonical),
     )
+    limits.check_evaluated(
+        [(r.id, r.path, r.body) for r in resources],
+        {"outputs": result.outputs, "parameters": result.parameters},
+    )
+    return result

@@ -12,7 +12,9 @@ only updated keep their update, as in ARM.)
 The PUT does the work synchronously — including waiting, bounded, for the reconciler to bring a
 serverless endpoint Online — and answers with the final state, which GET then shows. Deployment
 records are kept out of the resource group's generic listing (they are not resources in ARM's
-`resources` list either); deleting one deletes only the record, as ARM does.
+`resources` list either); deleting one deletes only the record, as ARM does. What a record keeps
+(parameters as echoed, outputs, dependencies, output resources) is bounded, checked with the
+template before anything is deployed, so no record — and no listing of them — can balloon.
 """
 
 from __future__ import annotations
@@ -47,11 +49,13 @@ from maas.protocol.management.deployments import DeploymentBody
 from maas.protocol.management.endpoints import EndpointBody
 from maas.protocol.management.marketplace import MarketplaceSubscriptionBody
 from maas.protocol.management.workspaces import ConnectionBody, WorkspaceBody
-from maas.templates import Plan, PlannedResource, Scope, TemplateError, plan
+from maas.templates import Plan, PlannedResource, Scope, TemplateError, json_size, plan
 
 ACTION = "Microsoft.Resources/deployments"
 WAIT_SECONDS = 120.0
 FAILED_MESSAGE = "At least one resource deployment operation failed"
+# What one deployment record may keep: ARM's deployment job is limited to 1 MB too.
+MAX_RECORD_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,27 @@ def _prepare(
             "The deployment has no template.", code="InvalidTemplateDeployment", target="properties.template"
         )
     planned = plan(props.template, props.parameters, _scope(services, sub, rg, name))
+    _check_record_size(planned)
     return planned, [_check_resource(caller, r) for r in planned.resources]
+
+
+def _check_record_size(planned: Plan) -> None:
+    """Refuse a deployment whose record would keep more than MAX_RECORD_BYTES; target the biggest part."""
+    limit = MAX_RECORD_BYTES
+    refs = {r.id: json_size(_ref(r), limit) for r in planned.resources}
+    dependencies = sum(refs[r.id] + 16 + sum(refs[d] + 1 for d in r.depends_on) for r in planned.resources)
+    parts = [(dependencies, "dependencies"), (sum(refs.values()), "outputResources")]
+    for section, values in (("parameters", planned.parameters), ("outputs", planned.outputs)):
+        parts += [(json_size(v, limit), f"{section}.{k}") for k, v in values.items()]
+    total = sum(n for n, _ in parts)
+    if total > limit:
+        raise TemplateError(
+            f"The deployment would keep {total} bytes (parameters, outputs, dependencies and output "
+            f"resources, as it is shown and listed); MaaS keeps at most {limit} bytes per deployment. "
+            f"The largest part is '{max(parts)[1]}'.",
+            max(parts)[1],
+            code="DeploymentJobSizeExceeded",
+        )
 
 
 # -- doing ---------------------------------------------------------------------------------------
@@ -228,12 +252,13 @@ def _failure(step: _Step, exc: MaasError) -> dict[str, Any]:
     }
 
 
-def _dependencies(resources: list[PlannedResource]) -> list[dict[str, Any]]:
-    def ref(rid: str) -> dict[str, Any]:
-        found = next(r for r in resources if r.id == rid)
-        return {"id": rid, "resourceType": found.type, "resourceName": "/".join(found.names)}
+def _ref(resource: PlannedResource) -> dict[str, Any]:
+    return {"id": resource.id, "resourceType": resource.type, "resourceName": "/".join(resource.names)}
 
-    return [{**ref(r.id), "dependsOn": [ref(d) for d in r.depends_on]} for r in resources if r.depends_on]
+
+def _dependencies(resources: list[PlannedResource]) -> list[dict[str, Any]]:
+    refs = {r.id: _ref(r) for r in resources}
+    return [{**refs[r.id], "dependsOn": [refs[d] for d in r.depends_on]} for r in resources if r.depends_on]
 
 
 def put_deployment(
