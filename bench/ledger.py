@@ -146,7 +146,7 @@ class OneEndpoint:
     async def find(self, region: str, name: str) -> EndpointView:
         return self.view
 
-    def check_key(self, view: EndpointView, key: str | None) -> None:
+    def check_key(self, view: EndpointView, key: str | None, *_: object) -> None:
         return None
 
 

@@ -100,52 +100,116 @@ def test_a_body_that_is_not_an_object_is_400(api: Api, chat: Deployed, content: 
     assert "object" in error["message"]
 
 
-WRONG = [
-    ({}, "messages"),
-    ({"messages": None}, "messages"),
+# A value of the wrong JSON type, or a missing field, is a 400 as OpenAI's server answers it
+# (never coerced: "yes" is not a boolean, "10" and true are not integers); a value of the right
+# type that the parameter does not allow is a 422 invalid_parameter.
+WRONG_TYPE = [
+    ({}, "messages", "missing_required_parameter"),
+    ({"messages": None}, "messages", "invalid_type"),
+    ({"messages": "hi"}, "messages", "invalid_type"),
+    ({"messages": [{"content": "no role"}]}, "messages.0.role", "missing_required_parameter"),
+    ({"messages": [{"role": "user", "content": 5}]}, "messages.0.content", "invalid_type"),
+    ({**GOOD, "temperature": "hot"}, "temperature", "invalid_type"),
+    ({**GOOD, "temperature": "0.5"}, "temperature", "invalid_type"),
+    ({**GOOD, "max_tokens": "many"}, "max_tokens", "invalid_type"),
+    ({**GOOD, "max_tokens": "10"}, "max_tokens", "invalid_type"),
+    ({**GOOD, "max_tokens": True}, "max_tokens", "invalid_type"),
+    ({**GOOD, "max_tokens": 10.5}, "max_tokens", "invalid_type"),
+    ({**GOOD, "n": "2"}, "n", "invalid_type"),
+    ({**GOOD, "stop": 5}, "stop", "invalid_type"),
+    ({**GOOD, "stream": "sometimes"}, "stream", "invalid_type"),
+    ({**GOOD, "stream": "yes"}, "stream", "invalid_type"),
+    ({**GOOD, "stream": 1}, "stream", "invalid_type"),
+    ({**GOOD, "seed": "random"}, "seed", "invalid_type"),
+    ({**GOOD, "tools": "all of them"}, "tools", "invalid_type"),
+    ({**GOOD, "stream_options": {"include_usage": "yes"}}, "stream_options.include_usage", "invalid_type"),
+]
+WRONG_VALUE = [
     ({"messages": []}, "messages"),
-    ({"messages": "hi"}, "messages"),
-    ({"messages": [{"content": "no role"}]}, "messages.0.role"),
     ({"messages": [{"role": "wizard", "content": "x"}]}, "messages.0.role"),
-    ({"messages": [{"role": "user", "content": 5}]}, "messages.0.content"),
-    ({**GOOD, "temperature": "hot"}, "temperature"),
     ({**GOOD, "temperature": 2.5}, "temperature"),
     ({**GOOD, "top_p": 0}, "top_p"),
-    ({**GOOD, "max_tokens": "many"}, "max_tokens"),
     ({**GOOD, "max_tokens": 0}, "max_tokens"),
     ({**GOOD, "max_tokens": -1}, "max_tokens"),
     ({**GOOD, "max_completion_tokens": 0}, "max_completion_tokens"),
     ({**GOOD, "n": 0}, "n"),
-    ({**GOOD, "stop": 5}, "stop"),
-    ({**GOOD, "stream": "sometimes"}, "stream"),
-    ({**GOOD, "seed": "random"}, "seed"),
-    ({**GOOD, "tools": "all of them"}, "tools"),
     ({**GOOD, "presence_penalty": 9}, "presence_penalty"),
 ]
 
 
-@pytest.mark.parametrize(("body", "where"), WRONG, ids=[w for _, w in WRONG])
-def test_wrong_types_and_values_are_422(api: Api, chat: Deployed, body: dict[str, Any], where: str) -> None:
+def _check(response: httpx.Response, status: int, code: str, where: str) -> None:
+    error = _error(response, status, code)
+    assert error["param"] is not None and error["param"].startswith(where), error
+    assert where.split(".")[0] in error["message"]
+
+
+@pytest.mark.parametrize(("body", "where", "code"), WRONG_TYPE, ids=[f"{w}-{c}" for _, w, c in WRONG_TYPE])
+def test_wrong_types_are_400(api: Api, chat: Deployed, body: dict[str, Any], where: str, code: str) -> None:
     for stream in (False, True):
         sent = {**body, "stream": stream} if "stream" not in body else body
-        error = _error(
-            api.client.post(chat.route + "/chat/completions", json=sent, headers=chat.headers()),
-            422,
-            "invalid_parameter",
-        )
-        assert error["param"] is not None and error["param"].startswith(where), error
-        assert where.split(".")[0] in error["message"]
+        response = api.client.post(chat.route + "/chat/completions", json=sent, headers=chat.headers())
+        _check(response, 400, code, where)
+
+
+@pytest.mark.parametrize(("body", "where"), WRONG_VALUE, ids=[w for _, w in WRONG_VALUE])
+def test_wrong_values_are_422(api: Api, chat: Deployed, body: dict[str, Any], where: str) -> None:
+    for stream in (False, True):
+        sent = {**body, "stream": stream} if "stream" not in body else body
+        response = api.client.post(chat.route + "/chat/completions", json=sent, headers=chat.headers())
+        _check(response, 422, "invalid_parameter", where)
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"prompt": ""}, {"prompt": []}, {"prompt": 5}, {"prompt": "x", "max_tokens": -1}]
+    ("route", "body", "where"),
+    [
+        ("completions", {"prompt": "x", "max_tokens": "5"}, "max_tokens"),
+        ("completions", {"prompt": "x", "echo": "yes"}, "echo"),
+        ("embeddings", {"input": "x", "dimensions": "64"}, "dimensions"),
+        ("embeddings", {"input": 5}, "input"),
+    ],
 )
-def test_bad_completions_are_422(api: Api, chat: Deployed, body: dict[str, Any]) -> None:
-    _error(
-        api.client.post(chat.route + "/completions", json=body, headers=chat.headers()),
-        422,
-        "invalid_parameter",
+def test_other_routes_refuse_loose_types(
+    api: Api, chat: Deployed, route: str, body: dict[str, Any], where: str
+) -> None:
+    response = api.client.post(f"{chat.route}/{route}", json=body, headers=chat.headers())
+    _check(response, 400, "invalid_type", where)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
+def test_a_body_that_is_not_sent_as_json_is_400(api: Api, chat: Deployed, content_type: str) -> None:
+    response = api.client.post(
+        chat.route + "/chat/completions",
+        content=b'{"messages": [{"role": "user", "content": "hi"}]}',
+        headers=chat.headers(**{"content-type": content_type}),
     )
+    error = _error(response, 400, "invalid_content_type")
+    assert "application/json" in error["message"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
+def test_json_content_types_are_read(api: Api, chat: Deployed, content_type: str) -> None:
+    response = api.client.post(
+        chat.route + "/chat/completions",
+        content=b'{"messages": [{"role": "user", "content": "hi"}]}',
+        headers=chat.headers(**{"content-type": content_type}),
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({}, 400, "missing_required_parameter"),
+        ({"prompt": 5}, 400, "invalid_type"),
+        ({"prompt": ""}, 422, "invalid_parameter"),
+        ({"prompt": []}, 422, "invalid_parameter"),
+        ({"prompt": "x", "max_tokens": -1}, 422, "invalid_parameter"),
+    ],
+)
+def test_bad_completions(api: Api, chat: Deployed, body: dict[str, Any], status: int, code: str) -> None:
+    _error(api.client.post(chat.route + "/completions", json=body, headers=chat.headers()), status, code)
 
 
 def _big(size: int) -> bytes:
@@ -215,7 +279,7 @@ def test_a_barrage_of_bad_requests_never_500s(api: Api, chat: Deployed) -> None:
         ):
             for headers in ({}, {"extra-parameters": "drop"}, {"api-key": "wrong"}):
                 statuses.append(_raw(api, chat, content, route, **headers).status_code)
-    for body in WRONG:
+    for body in [*WRONG_TYPE, *WRONG_VALUE]:
         statuses.append(
             api.client.post(chat.route + "/v1/completions", json=body[0], headers=chat.headers()).status_code
         )

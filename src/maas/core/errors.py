@@ -11,6 +11,7 @@ inference envelope on the gateway). Nothing below a router raises an HTTP except
     ├── NotFound             404    ResourceNotFound, ParentResourceNotFound
     ├── Conflict             409    Conflict, ...
     ├── PayloadTooLarge      413    RequestTooLarge
+    ├── UnsupportedMediaType 415    a body that is not JSON
     ├── Unprocessable        422    UnprocessableEntity
     ├── TooManyRequests      429    (quota; later)
     ├── Unavailable          503    ServiceUnavailable
@@ -79,6 +80,11 @@ class Conflict(MaasError):
 class PayloadTooLarge(MaasError):
     status = 413
     default_code = "RequestTooLarge"
+
+
+class UnsupportedMediaType(MaasError):
+    status = 415
+    default_code = "UnsupportedMediaType"
 
 
 class Unprocessable(MaasError):

@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     inference_domain: str | None = None
     # Seconds a gateway process trusts its cached view of an endpoint written by another process.
     directory_ttl: float = Field(default=2.0, ge=0)
-    # Upstream URLs on link-local / metadata addresses are refused unless the operator allows them.
+    # Metadata, link-local and unspecified upstream addresses are always refused (docs/engines.md).
+    # This only lets registration accept an upstream host name that does not resolve yet.
     allow_private_upstreams: bool = False
     # Where model replicas run: "local" worker processes, or "ray" (Ray Serve deployments).
     serving: Literal["local", "ray"] = "local"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from maas.core import jsontext
 from maas.core.errors import PayloadTooLarge
 
 JSON = b"application/json"
@@ -84,7 +85,10 @@ class Exchange:
         return headers
 
     async def json(self, status: int, body: object, extra: list[tuple[bytes, bytes]] | None = None) -> None:
-        payload = orjson.dumps(body)
+        try:
+            payload = orjson.dumps(body)
+        except orjson.JSONEncodeError:  # text UTF-8 cannot encode: rendering must not fail
+            payload = jsontext.dumps(body)
         headers = self.response_headers(JSON, extra)
         headers.append((b"content-length", str(len(payload)).encode()))
         await self.send({"type": "http.response.start", "status": status, "headers": headers})

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from maas.controlplane.api import errors
 from maas.controlplane.api.paths import CanonicalPaths
+from maas.controlplane.api.responses import ArmResponse
 from maas.controlplane.api.routes import (
     access,
     accounts,
@@ -77,6 +78,7 @@ def create_app(
             services.db.dispose()
 
     app = FastAPI(
+        default_response_class=ArmResponse,
         title="MaaS control plane",
         version="0.1.0",
         lifespan=lifespan,

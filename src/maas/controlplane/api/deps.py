@@ -9,13 +9,14 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from maas.controlplane.api.responses import ArmResponse
 from maas.controlplane.services import access
 from maas.controlplane.services.context import Caller, Page, Services
-from maas.core.errors import BadRequest, PayloadTooLarge
+from maas.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from maas.protocol.management.arm import parse_body
 
 P = ParamSpec("P")
@@ -42,7 +43,21 @@ async def call(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     return await run_in_threadpool(fn, *args, **kwargs)
 
 
+def _json_media_type(value: str | None) -> bool:
+    """application/json, application/*+json, with any parameters; a body without a
+    Content-Type is read as JSON too (ARM does the same)."""
+    if value is None:
+        return True
+    media = value.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 async def read_body(request: Request, model: type[B]) -> B:
+    content_type = request.headers.get("content-type")
+    if not _json_media_type(content_type):
+        raise UnsupportedMediaType(
+            f"The content media type '{content_type}' is not supported. Only 'application/json' is supported."
+        )
     limit = services_of(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -55,11 +70,11 @@ async def read_body(request: Request, model: type[B]) -> B:
     return parse_body(model, bytes(raw))
 
 
-def arm(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers=headers)
+def arm(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> ArmResponse:
+    return ArmResponse(body, status_code=status, headers=headers)
 
 
-def put_response(body: dict[str, Any], created: bool) -> JSONResponse:
+def put_response(body: dict[str, Any], created: bool) -> ArmResponse:
     return arm(body, 201 if created else 200)
 
 
@@ -93,7 +108,7 @@ def page_size(request: Request) -> int:
     return int(top)
 
 
-def paged(request: Request, page: Page) -> JSONResponse:
+def paged(request: Request, page: Page) -> ArmResponse:
     body: dict[str, Any] = {"value": page.items}
     if page.next_token is not None:
         params = {k: v for k, v in request.query_params.items() if k != "$skiptoken"}
@@ -103,7 +118,7 @@ def paged(request: Request, page: Page) -> JSONResponse:
     return arm(body)
 
 
-def listing(items: list[dict[str, Any]]) -> JSONResponse:
+def listing(items: list[dict[str, Any]]) -> ArmResponse:
     return arm({"value": items})
 
 

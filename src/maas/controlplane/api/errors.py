@@ -1,6 +1,7 @@
 """Rendering errors in the ARM envelope: `{"error": {"code", "message", "target", "details"}}`.
 
-The only place control-plane errors become HTTP responses. Anything that is not a `MaasError`
+The only place control-plane errors become HTTP responses; the response renders whatever text the
+error carries (see `responses.py`). Anything that is not a `MaasError`
 is logged with its traceback and answered as a plain 500 envelope, without the traceback.
 """
 
@@ -11,9 +12,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from maas.controlplane.api.responses import ArmResponse
 from maas.core.errors import MaasError
 
 log = logging.getLogger("maas.api")
@@ -30,29 +31,29 @@ def envelope(
     return {"error": error}
 
 
-def arm_error(status: int, code: str, message: str, **kwargs: Any) -> JSONResponse:
-    return JSONResponse(
+def arm_error(status: int, code: str, message: str, **kwargs: Any) -> ArmResponse:
+    return ArmResponse(
         envelope(code, message, **kwargs),
         status_code=status,
         headers={"x-ms-failure-cause": "gateway" if status >= 500 else "service"},
     )
 
 
-async def _maas_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _maas_error(_request: Request, exc: Exception) -> ArmResponse:
     assert isinstance(exc, MaasError)
     if exc.status >= 500:
         log.error("%s: %s", exc.code, exc.message)
     return arm_error(exc.status, exc.code, exc.message, target=exc.target, details=exc.details or None)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(_request: Request, exc: Exception) -> ArmResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     where = ".".join(str(p) for p in first.get("loc", ()))
     return arm_error(400, "InvalidRequestContent", f"'{where}': {first.get('msg')}.", target=where)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> ArmResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return arm_error(
@@ -70,7 +71,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return arm_error(exc.status_code, "HttpError", str(exc.detail))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> ArmResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return arm_error(500, "InternalServerError", "The server hit an unexpected error; it was logged.")
 

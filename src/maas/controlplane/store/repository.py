@@ -23,8 +23,9 @@ from maas.controlplane.domain.resources import (
 )
 from maas.controlplane.store import tables as t
 from maas.core.clock import utcnow
-from maas.core.errors import Conflict
+from maas.core.errors import Conflict, ValidationFailed
 from maas.core.ids import key_of
+from maas.core.jsontext import scrub, unencodable_path
 
 
 def _aware(moment: datetime) -> datetime:
@@ -58,6 +59,20 @@ def _resource(row: RowMapping) -> Resource:
 
 
 def _resource_row(resource: Resource) -> dict[str, Any]:
+    stored = {
+        "name": resource.name,
+        "location": resource.location,
+        "kind": resource.kind,
+        "sku": resource.sku,
+        "tags": resource.tags,
+        "plan": resource.plan,
+        "properties": resource.properties,
+    }
+    where = unencodable_path(stored)
+    if where is not None:  # nothing that cannot be read back out may be written
+        raise ValidationFailed(
+            f"'{where}' holds a string that is not valid Unicode (a lone UTF-16 surrogate).", target=where
+        )
     return {
         "key": resource.key,
         "id": resource.id,
@@ -375,7 +390,7 @@ class Repository:
                 t.operations.c.resource_key == key_of(resource_id),
                 t.operations.c.status == "InProgress",
             )
-            .values(status=status, error=error, ended_at=utcnow())
+            .values(status=status, error=scrub(error) if error else error, ended_at=utcnow())
         )
 
     def log_activity(self, principal_id: str, action: str, resource_id: str, status: str) -> None:

@@ -11,7 +11,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from maas.controlplane.services.directory import EndpointView
-from maas.core.errors import BadRequest, Unprocessable
+from maas.core.errors import BadRequest, MaasError, Unprocessable
 from maas.gateway.http import Exchange
 from maas.gateway.metering import Admission
 from maas.gateway.sse import stream, until_disconnect
@@ -31,8 +31,44 @@ MODES = {
 }
 
 
+# pydantic errors about a value of the right type (422, "invalid parameter"); every other
+# error is about the shape of the request (a wrong type, a missing field) and is a 400, as
+# OpenAI's server answers it
+_VALUE_ERRORS = frozenset(
+    {
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "too_short",
+        "too_long",
+        "literal_error",
+        "enum",
+        "finite_number",
+        "multiple_of",
+        "string_too_short",
+        "string_too_long",
+    }
+)
+
+
+def _json_media_type(value: str | None) -> bool:
+    if value is None:
+        return True  # no Content-Type: read as JSON, as OpenAI's server does
+    media = value.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 def parse(raw: bytes, model: type[R], exchange: Exchange) -> tuple[R, dict[str, Any]]:
     """Validate the body and apply `extra-parameters`; returns (request, body to act on)."""
+    content_type = exchange.header(b"content-type")
+    if not _json_media_type(content_type):
+        raise BadRequest(
+            f"Unsupported Content-Type '{content_type}': the request body must be JSON, sent with "
+            "'Content-Type: application/json'.",
+            code="invalid_content_type",
+            target="content-type",
+        )
     try:
         data = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError as exc:
@@ -50,11 +86,7 @@ def parse(raw: bytes, model: type[R], exchange: Exchange) -> tuple[R, dict[str, 
     try:
         request = model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(body)"
-        raise Unprocessable(
-            f"Invalid value for '{where}': {first['msg']}.", code="invalid_parameter", target=where
-        ) from None
+        raise _invalid(exc) from None
     extras = list(request.model_extra or {})
     if extras and mode == "error":
         raise Unprocessable(
@@ -67,6 +99,30 @@ def parse(raw: bytes, model: type[R], exchange: Exchange) -> tuple[R, dict[str, 
     if extras and mode == "drop":
         data = {k: v for k, v in data.items() if k not in extras}
     return request, data
+
+
+def _invalid(exc: ValidationError) -> MaasError:
+    errors = exc.errors(include_url=False)
+    # a union reports one error per member: the request is only a value error if every one is
+    shape = [e for e in errors if e["type"] not in _VALUE_ERRORS]
+    first = shape[0] if shape else errors[0]
+    where = ".".join(str(p) for p in _field_path(first["loc"])) or "(body)"
+    if not shape:
+        return Unprocessable(
+            f"Invalid value for '{where}': {first['msg']}.", code="invalid_parameter", target=where
+        )
+    if first["type"] == "missing":
+        return BadRequest(
+            f"Missing required parameter: '{where}'.", code="missing_required_parameter", target=where
+        )
+    return BadRequest(f"Invalid type for '{where}': {first['msg']}.", code="invalid_type", target=where)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The location without pydantic's names of union members (`stop.str`, `content.list[...]`)."""
+    return tuple(
+        p for p in loc if isinstance(p, int) or not (p in ("str", "int", "float", "bool") or "[" in p)
+    )
 
 
 async def info(exchange: Exchange, view: EndpointView) -> None:

@@ -2,7 +2,9 @@
 
 Fields are in the order of the OpenAI reference. Unknown fields are allowed here (kept in
 `model_extra`); the gateway applies the `extra-parameters` rule to them. Known fields a model cannot
-honour are reported by the engine, not rejected here.
+honour are reported by the engine, not rejected here. Types are strict, as OpenAI's server is:
+`"stream": "yes"`, `"max_tokens": "10"` or `true` are refused, never coerced (an integer is still a
+valid number).
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
 
 class TextPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     type: str
     text: str | None = None
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
     name: str | None = None
@@ -39,7 +41,7 @@ class ChatMessage(BaseModel):
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     include_usage: bool = False
 
 

@@ -1,4 +1,4 @@
-"""Wire types of the embeddings routes (Azure AI Model Inference API / OpenAI)."""
+"""Wire types of the embeddings routes (Azure AI Model Inference API / OpenAI); types are strict."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class EmbeddingsRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     input: str | list[str] = Field(min_length=1)
     model: str | None = None
     dimensions: int | None = Field(default=None, ge=1)

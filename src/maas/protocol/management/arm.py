@@ -1,8 +1,10 @@
 """The parts every ARM request body shares, and how a body is parsed.
 
-Management bodies forbid unknown fields, so a typo is a 400 rather than a silent no-op. The
-read-only fields a client echoes back from a GET (`id`, `name`, `type`, `systemData`,
-`provisioningState`, ...) are accepted and ignored, as ARM does, so GET-modify-PUT works.
+Every string in a body must be valid Unicode: one UTF-8 cannot encode is refused here, the one
+place bodies are parsed, so it never reaches the store. Management bodies forbid unknown fields,
+so a typo is a 400 rather than a silent no-op. The read-only fields a client echoes back from
+a GET (`id`, `name`, `type`, `systemData`, `provisioningState`, ...) are accepted and ignored,
+as ARM does, so GET-modify-PUT works.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from maas.core.errors import ValidationFailed
+from maas.core.jsontext import unencodable_path
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -60,6 +63,13 @@ def parse_body(model: type[Body], raw: bytes) -> Body:
         raise ValidationFailed("The request body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ValidationFailed("The request body must be a JSON object.")
+    where = unencodable_path(data)
+    if where is not None:
+        # a lone UTF-16 surrogate ("\ud800") parses in Python but can never be written out again
+        raise ValidationFailed(
+            f"'{where}' holds a string that is not valid Unicode (a lone UTF-16 surrogate escape).",
+            target=where,
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:

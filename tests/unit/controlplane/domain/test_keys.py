@@ -17,12 +17,12 @@ ENDPOINT = f"{WORKSPACE}/serverlessEndpoints/e"
 @pytest.mark.parametrize(
     "value",
     [
-        new_key(),
-        secrets.token_urlsafe(24),
+        pytest.param(new_key(), id="generated"),
+        pytest.param(secrets.token_urlsafe(24), id="token_urlsafe"),
         "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",
         "my-application-key_0123456789-ab",
-        "a" * 200 + "bcdefgh",
-        "k" * 249 + "abcdefg",  # 256 characters
+        pytest.param("a" * 200 + "bcdefgh", id="long"),
+        pytest.param("k" * 249 + "abcdefg", id="256-characters"),
     ],
 )
 def test_strong_values(value: str) -> None:
