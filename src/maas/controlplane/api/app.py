@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Protocol
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from maas.controlplane.api import errors
 from maas.controlplane.api.paths import CanonicalPaths
@@ -45,6 +48,35 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.resolved_database_url)
     database.migrate()
     return Services(db=database, vault=Vault(settings.secret.get_secret_value()), settings=settings)
+
+
+# Swagger UI ships in the package (swagger-ui-dist, see its README.md): /docs needs no internet.
+SWAGGER_UI_DIR = Path(__file__).parent / "static" / "swagger-ui"
+DOCS_ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """/docs as FastAPI serves it, with Swagger UI's script, styles and icon from `DOCS_ASSETS`."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="docs-assets")
+    redirect = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + (app.openapi_url or ""),
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon-32x32.png",
+            oauth2_redirect_url=root + redirect,
+            # no badge fetched from validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get(redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 class Extension(Protocol):
@@ -82,11 +114,12 @@ def create_app(
         title="MaaS control plane",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # install_docs: Swagger UI from the package, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     errors.install(app)
+    install_docs(app)
     for module in (
         accounts,
         workspaces,
