@@ -11,7 +11,14 @@ its ledger replays the journal the dead process left. Reading the database direc
 - every fully received request has exactly one usage record, with the usage its answer reported;
 - no request id is recorded twice, and there are no more records than requests sent;
 - the hourly running totals add up, per endpoint and meter, to exactly the records' quantities,
-  and their record counts to the number of records (a replayed record is never counted twice).
+  and their record counts to the number of records (a replayed record is never counted twice);
+- what the public cost query (`POST {scope}/providers/Microsoft.CostManagement/query`, what
+  `maas usage show` prints) bills after the restart is what the clients counted: per endpoint
+  and meter, the tokens are the sum of the `usage` of every answer received in full, plus only
+  the records of requests the kill cut (their answer was journaled, so it is billed, but the
+  client never had all of it: such a record must belong to a request in flight at the kill);
+  each meter's cost is exactly its tokens × the offer's price per 1K / 1000 (`Decimal`), and the
+  workspace's total cost is exactly the client-side cost of those tokens at the offer's prices.
 
 The kill must land mid-load (requests in flight fail), so the test cannot pass vacuously.
 """
@@ -19,6 +26,7 @@ The kill must land mid-load (requests in flight fail), so the test cannot pass v
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -29,6 +37,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +61,9 @@ TOKEN = "ledger-faults-admin-token-0123456789"
 CLIENTS = 6
 LOAD_SECONDS = 2.0
 KINDS = ("chat", "stream", "embed")
+MAX_TOKENS = 8  # what a chat request may generate
+WORLD = World()
+COSTS = "/providers/Microsoft.CostManagement/query"
 
 
 # -- the server process ----------------------------------------------------------------------------
@@ -111,10 +124,10 @@ class Outcome:
 
 def send(client: httpx.Client, kind: str, chat: Deployed, embed: Deployed, n: int) -> Outcome:
     outcome = Outcome(kind, time.monotonic())
-    ask = {"messages": [{"role": "user", "content": f"Hello number {n}!"}], "max_tokens": 8}
+    ask = {"messages": [{"role": "user", "content": f"Hello number {n}!"}], "max_tokens": MAX_TOKENS}
     try:
         if kind == "embed":
-            body = {"input": [f"a cat number {n}", "a dog"]}
+            body: dict[str, Any] = {"input": [f"a cat number {n}", "a dog"]}
             response = client.post(embed.route + "/embeddings", json=body, headers=embed.headers())
             outcome.status = response.status_code
             answer = response.json() if response.status_code == 200 else None
@@ -128,6 +141,7 @@ def send(client: httpx.Client, kind: str, chat: Deployed, embed: Deployed, n: in
                 "POST", chat.route + "/chat/completions", json=body, headers=chat.headers()
             ) as response:
                 outcome.status = response.status_code
+                outcome.request_id = response.headers.get("x-request-id")
                 raw = response.read()
             answer = None
             if response.status_code == 200 and raw.endswith(b"data: [DONE]\n\n"):
@@ -178,15 +192,98 @@ class Load:
         return [o for outcomes in self.outcomes for o in outcomes]
 
 
-# -- the world and the database --------------------------------------------------------------------
-def deploy_endpoints(url: str) -> tuple[Deployed, Deployed]:
+# -- the world, its prices and the database ---------------------------------------------------------
+@dataclass(frozen=True)
+class Side:
+    """What one side (prompt or generated tokens) of an endpoint's requests is billed on."""
+
+    meter: str
+    per_1k: Decimal
+
+
+Prices = dict[str, tuple[Side, Side]]  # endpoint name → (input side, output side)
+
+
+def endpoint_of(kind: str) -> str:
+    return "embed" if kind == "embed" else "chat"
+
+
+def json_decimal(response: httpx.Response) -> Any:
+    """A JSON answer with its numbers as written (`Decimal`), not as binary floats."""
+    assert response.status_code == 200, response.text
+    return json.loads(response.text, parse_float=Decimal)
+
+
+def offer_prices(api: Api, name: str) -> tuple[Side, Side]:
+    """The endpoint's model's offer, read through the public API: each side is billed at the
+    offer's `pricePer1K` on its paid meter, or on that side's free meter at 0 when the offer
+    does not price it (DESIGN: a free model's offer has `meters: []`)."""
+    model = api.ok(api.get(WORLD.endpoint(name)), 200)["properties"]["modelSettings"]["modelId"]
+    offers = json_decimal(api.get("/providers/Microsoft.MaaS/offers"))["value"]
+    (offer,) = [o for o in offers if o["properties"]["modelId"].lower() == model.lower()]
+    by_meter = {m["meterId"]: Decimal(m["pricePer1K"]) for m in offer["properties"]["meters"]}
+
+    def side(paid: str, free: str) -> Side:
+        price = by_meter.get(paid, Decimal(0))
+        return Side(paid, price) if price else Side(free, Decimal(0))
+
+    return side(INPUT_METER, FREE_METERS[0]), side(OUTPUT_METER, FREE_METERS[1])
+
+
+def deploy_endpoints(url: str) -> tuple[Deployed, Deployed, Prices]:
     """A workspace with the shipped chat model (a marketplace offer with prices: subscribe first)
-    and the free shipped embeddings, each behind a serverless endpoint."""
+    and the free shipped embeddings, each behind a serverless endpoint; and their prices."""
     with httpx.Client(base_url=url, timeout=60) as http:
         api = Api(http, TOKEN)  # type: ignore[arg-type]
-        world = api.world(World(), catalog=False)
+        world = api.world(WORLD, catalog=False)
         api.ok(api.subscribe(world, "maas-tiny-chat", CHAT), 201)
-        return deploy(api, world, "chat", CHAT), deploy(api, world, "embed", EMBED)
+        chat, embed = deploy(api, world, "chat", CHAT), deploy(api, world, "embed", EMBED)
+        return chat, embed, {name: offer_prices(api, name) for name in ("chat", "embed")}
+
+
+@dataclass(frozen=True)
+class Billed:
+    """What the cost query answers: per (endpoint, meter) the tokens and cost, and the
+    workspace's totals (one row per currency)."""
+
+    meters: dict[tuple[str, str], tuple[int, Decimal, str]]  # → (tokens, cost, currency)
+    total: dict[str, tuple[int, Decimal]]  # currency → (tokens, cost)
+
+
+def query_costs(api: Api, scope: str, since: datetime, grouping: list[str]) -> list[dict[str, Any]]:
+    """`POST {scope}/providers/Microsoft.CostManagement/query` from `since` to an hour from now,
+    as `maas usage show` sends it; the rows as {column: value} (a measure's column is named
+    after the measure, as Azure's are), numbers as written."""
+    until = datetime.now(UTC) + timedelta(hours=1)
+    body = {
+        "type": "ActualCost",
+        "timeframe": "Custom",
+        "timePeriod": {"from": since.isoformat(), "to": until.isoformat()},
+        "dataset": {
+            "aggregation": {
+                "cost": {"name": "PreTaxCost", "function": "Sum"},
+                "tokens": {"name": "UsageQuantity", "function": "Sum"},
+            },
+            "grouping": [{"type": "Dimension", "name": name} for name in grouping],
+        },
+    }
+    result = json_decimal(api.post(scope + COSTS, body))["properties"]
+    names = [column["name"] for column in result["columns"]]
+    return [dict(zip(names, row, strict=True)) for row in result["rows"]]
+
+
+def billed(url: str, since: datetime) -> Billed:
+    meters: dict[tuple[str, str], tuple[int, Decimal, str]] = {}
+    with httpx.Client(base_url=url, timeout=60) as http:
+        api = Api(http, TOKEN)  # type: ignore[arg-type]
+        for name in ("chat", "embed"):
+            for row in query_costs(api, WORLD.endpoint(name), since, ["MeterId"]):
+                assert (name, row["MeterId"]) not in meters, row
+                meters[(name, row["MeterId"])] = (row["UsageQuantity"], row["PreTaxCost"], row["Currency"])
+        rows = query_costs(api, WORLD.ws_path, since, [])
+    total = {row["Currency"]: (row["UsageQuantity"], row["PreTaxCost"]) for row in rows}
+    assert len(total) == len(rows), rows
+    return Billed(meters, total)
 
 
 @dataclass(frozen=True)
@@ -206,7 +303,7 @@ def read_ledger(database: Path) -> Ledger:
                 )
             ).all()
             totals = connection.execute(
-                sa.text("SELECT endpoint_key, meter_id, quantity, records FROM usage_totals")
+                sa.text("SELECT endpoint_key, meter_id, price_per_1k, quantity, records FROM usage_totals")
             ).all()
     finally:
         engine.dispose()
@@ -235,8 +332,9 @@ def test_sigkill_mid_load_keeps_every_received_record_once(tmp_path: Path, stall
     """writer-stalled: for the last second before the kill the database's write lock is held
     elsewhere, so the answers sent meanwhile are only in the journal when the process dies."""
     data = tmp_path / "data"
+    since = datetime.now(UTC) - timedelta(hours=1)  # the cost queries' period: all of this test
     with maas_serve(data) as server:
-        chat, embed = deploy_endpoints(server.url)
+        chat, embed, prices = deploy_endpoints(server.url)
         with httpx.Client(base_url=server.url, timeout=60) as client:  # cold starts, off the clock
             warm = [send(client, kind, chat, embed, 0) for kind in KINDS]
         assert all(o.complete for o in warm), [o.error for o in warm]
@@ -265,17 +363,19 @@ def test_sigkill_mid_load_keeps_every_received_record_once(tmp_path: Path, stall
     in_journal = journal_lines(ledger_dir)
     before = read_ledger(data / "maas.db")
     saved = {path: path.read_bytes() for path in journals}
-    with maas_serve(data):  # the ledger replays the dead process's journal before serving
+    with maas_serve(data) as restarted:  # the ledger replays the dead process's journal before serving
         after = read_ledger(data / "maas.db")
         assert not any(path.exists() for path in journals), "a replayed journal was left behind"
+        bill = billed(restarted.url, since)
     if stalled:
         # a crash in the replay itself, after its commit and before the journal was removed:
         # the next start replays the same lines again, and must add nothing
         for path, content in saved.items():
             path.write_bytes(content)
-        with maas_serve(data):
+        with maas_serve(data) as third:
             again = read_ledger(data / "maas.db")
             assert not any(path.exists() for path in saved), "the journal was not replayed again"
+            assert billed(third.url, since) == bill
         assert sorted(map(tuple, again.records)) == sorted(map(tuple, after.records))
         assert sorted(map(tuple, again.totals)) == sorted(map(tuple, after.totals))
 
@@ -321,13 +421,69 @@ def test_sigkill_mid_load_keeps_every_received_record_once(tmp_path: Path, stall
     assert total_records == records
     assert len(records) == 4  # two endpoints × two meters
 
+    # what is billed after the restart, through the public cost query, is what the clients counted.
+    # The offer prices the chat model's two sides and not the free embeddings' (so the sums below
+    # cover paid and free meters, and the cost cannot be vacuously 0).
+    (chat_in, chat_out), (embed_in, embed_out) = prices["chat"], prices["embed"]
+    assert (chat_in.meter, chat_out.meter) == (INPUT_METER, OUTPUT_METER) and chat_in.per_1k > 0
+    assert chat_out.per_1k > 0 and (embed_in.meter, embed_out.meter) == FREE_METERS
+    price = {(name, side.meter): side.per_1k for name, sides in prices.items() for side in sides}
+    counted: Counter[tuple[str, str]] = Counter()  # the usage of every answer received in full
+    for outcome in received:
+        assert outcome.usage is not None
+        name = endpoint_of(outcome.kind)
+        for side, used in zip(prices[name], outcome.usage, strict=True):
+            counted[(name, side.meter)] += used
+    # Records no client had the whole answer of: only a request the kill cut may have one (its
+    # answer was journaled before its last bytes went out, then the process died). A cut stream's
+    # request id is known (its headers came first); a cut non-streamed answer may have none.
+    received_ids = set(ids)
+    seen_ids = {o.request_id for o in outcomes if o.request_id is not None}
+    cut_ids = {o.request_id for o in cut if o.request_id is not None}
+    extra = [row for row in after.records if row.request_id not in received_ids]
+    assert not [r for r in extra if r.request_id in seen_ids - cut_ids], "a record of no cut request"
+    anonymous = Counter(r.route for r in extra if r.request_id not in cut_ids)
+    unknown_cut = Counter(
+        "embeddings" if o.kind == "embed" else "chat/completions" for o in cut if o.request_id is None
+    )
+    assert not anonymous - unknown_cut, (anonymous, unknown_cut)  # at most one record per cut request
+    cut_billed: Counter[tuple[str, str]] = Counter()
+    for row in extra:
+        name = "embed" if row.route == "embeddings" else "chat"
+        assert row.output_tokens <= (0 if name == "embed" else MAX_TOKENS), row
+        for side, used in zip(prices[name], (row.input_tokens, row.output_tokens), strict=True):
+            cut_billed[(name, side.meter)] += used
+
+    def cost_of(tokens: Counter[tuple[str, str]]) -> Decimal:
+        return sum((count * price[key] / 1000 for key, count in tokens.items()), Decimal(0))
+
+    expected = counted + cut_billed
+    tokens_billed = {key: expected[key] for key in sorted(price)}  # both sides of both, 0s included
+    assert {key: used for key, (used, _, _) in bill.meters.items()} == tokens_billed
+    for key, (used, cost, currency) in bill.meters.items():
+        # exact: a cost has a few significant digits, so the float the API writes reads back as it
+        assert cost == used * price[key] / 1000, (key, used, cost, price[key])
+        assert currency == "USD"
+    client_cost, cut_cost = cost_of(counted), cost_of(cut_billed)
+    assert bill.total == {"USD": (sum(expected.values()), client_cost + cut_cost)}, bill.total
+    # the running totals the query reads carry the offer's prices, and cost exactly the same
+    assert {(row.meter_id, Decimal(row.price_per_1k)) for row in after.totals} == {
+        (meter, per_1k) for (_, meter), per_1k in price.items()
+    }
+    stored = sum((row.quantity * Decimal(row.price_per_1k) / 1000 for row in after.totals), Decimal(0))
+    assert stored == client_cost + cut_cost
+
     # what the journal replay added (without a stall the writer may have caught up before the kill)
     assert len(before.records) <= len(after.records)
     if stalled:
         assert in_journal > 0 and len(before.records) < len(after.records)
         assert [o for o in received if o.request_id not in {r.request_id for r in before.records}]
     print(
-        f"\nreceived {len(received)} answers, {len(cut)} cut by the kill; records: {len(before.records)} "
+        f"\nreceived {len(received)} answers, {len(cut)} cut by the kill ({len(cut_ids)} with a request id); "
+        f"records: {len(before.records)} "
         f"in the database after the kill, {in_journal} lines in the dead process's journal, "
         f"{len(after.records)} after the restart; children left running after 10 s: {survivors}"
+        f"\nbilled tokens by (endpoint, meter): {tokens_billed}, of which "
+        f"{len(extra)} records of cut requests: {dict(sorted((+cut_billed).items()))}"
+        f"\ncost {client_cost + cut_cost} USD (answers received: {client_cost}, cut requests: {cut_cost})"
     )
