@@ -29,6 +29,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import orjson
@@ -36,6 +37,7 @@ import pytest
 import sqlalchemy as sa
 
 from maas.core.ids import key_of
+from maas.gateway.metering import MESSAGE_TOKENS, TEMPLATE_TOKENS
 from support.api import Api, World
 from support.gateway import Deployed, deploy, wait_for
 from support.server import RunningServer, running_server
@@ -200,7 +202,13 @@ def assert_refused(response: httpx.Response) -> None:
     assert_rate_headers(response)
 
 
-async def _burst(urls: list[str], endpoint: Deployed, count: int) -> list[tuple[str, httpx.Response]]:
+async def _burst(
+    urls: list[str],
+    endpoint: Deployed,
+    count: int,
+    route: str = "/embeddings",
+    body: dict[str, Any] | None = None,
+) -> list[tuple[str, httpx.Response]]:
     clients = [
         httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=count))
         for url in urls
@@ -209,9 +217,8 @@ async def _burst(urls: list[str], endpoint: Deployed, count: int) -> list[tuple[
 
         async def one(i: int) -> tuple[str, httpx.Response]:
             client = clients[i % len(clients)]
-            body = {"input": f"burst {i}"}
             response = await client.post(
-                endpoint.route + "/embeddings", json=body, headers=endpoint.headers()
+                endpoint.route + route, json=body or {"input": f"burst {i}"}, headers=endpoint.headers()
             )
             return str(client.base_url), response
 
@@ -298,8 +305,8 @@ def test_the_token_limit_refuses_once_the_reservation_would_exceed_it(cluster: C
         assert_rate_headers(response)
         remaining = int(response.headers["x-ratelimit-remaining-tokens"])
         if reservation is None:
-            reservation = TPM - remaining  # the prompt's estimate plus max_tokens
-            assert MAX_TOKENS < reservation <= MAX_TOKENS + len(raw)
+            reservation = TPM - remaining  # the prompt's bound (its bytes, the template) + max_tokens
+            assert MAX_TOKENS < reservation <= MAX_TOKENS + len(raw) + TEMPLATE_TOKENS + MESSAGE_TOKENS
         assert remaining == TPM - used - reservation
         assert response.headers["x-ratelimit-remaining-requests"] == str(RPM - admitted - 1)
         usage = response.json()["usage"]
@@ -316,3 +323,57 @@ def test_the_token_limit_refuses_once_the_reservation_would_exceed_it(cluster: C
     assert int(response.headers["x-ratelimit-remaining-requests"]) == RPM - admitted
     assert response.headers["x-ratelimit-remaining-tokens"] == str(TPM - used)
     assert "tokens per minute" in response.json()["error"]["message"]
+
+
+def test_a_burst_of_multibyte_prompts_never_uses_more_than_the_token_quota(cluster: Cluster) -> None:
+    """Each emoji is 4 bytes and up to 4 tokens: a reservation of characters / 4 let 50 concurrent
+    requests through a 2,000-token quota. The reservation is the prompt's UTF-8 bytes (a bound no
+    byte-level tokenizer exceeds), so the tokens admitted stay within the quota."""
+    api = cluster.api
+    warm_world, world = (
+        World(sub=cluster.world.sub, ws="burst-warm"),
+        World(sub=cluster.world.sub, ws="burst"),
+    )
+    for workspace in (warm_world, world):  # one endpoint per model per workspace
+        api.ok(api.put(workspace.ws_path, {"location": workspace.location}))
+        api.ok(api.subscribe(workspace, "maas-tiny-chat", CHAT), 201)
+    warming = deploy(api, warm_world, "warm", CHAT)  # the replicas start in every process
+    for url in cluster.urls:
+        hello = {"messages": [{"role": "user", "content": "Hi."}], "max_tokens": 4}
+        response = httpx.post(
+            url + warming.route + "/chat/completions", json=hello, headers=warming.headers()
+        )
+        assert response.status_code == 200, response.text
+    endpoint = deploy(cluster.api, world, "emoji", CHAT)
+    quota = {"properties": {"tokensPerMinute": 2000, "requestsPerMinute": 1000}}
+    cluster.api.ok(
+        cluster.api.put(world.endpoint("emoji") + "/providers/Microsoft.MaaS/quotas/default", quota)
+    )
+
+    body = {"messages": [{"role": "user", "content": "\U0001f600" * 100}], "max_tokens": 8}
+    answers = asyncio.run(_burst(cluster.urls, endpoint, 50, "/chat/completions", body))
+    statuses = sorted(response.status_code for _, response in answers)
+    assert set(statuses) <= {200, 429}, statuses
+    admitted = [response.json()["usage"] for _, response in answers if response.status_code == 200]
+    used = sum(usage["total_tokens"] for usage in admitted)
+    print(f"\nadmitted {len(admitted)} of 50, {used} tokens used of a 2000-token quota")
+    assert admitted, statuses
+    assert all(usage["prompt_tokens"] > 4 * 100 / 4 for usage in admitted)  # more than chars / 4
+    assert used <= 2000
+    key = str(api.ok(api.get(world.endpoint("emoji")), 200)["id"])
+    wait_for(lambda: usage_records(cluster.database_url, key) >= len(admitted), "the usage records", 20)
+    assert usage_records(cluster.database_url, key) == len(admitted)
+
+    # the window is not empty now: a request that can never fit is still a 400, not a 429
+    for never in (
+        {"messages": [{"role": "user", "content": "Hi."}], "max_tokens": 10**12},
+        {"messages": [{"role": "user", "content": "x" * 3_900_000}]},
+    ):
+        response = httpx.post(
+            cluster.urls[-1] + endpoint.route + "/chat/completions",
+            json=never,
+            headers=endpoint.headers(),
+            timeout=60,
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"] == "context_length_exceeded"

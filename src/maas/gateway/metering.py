@@ -2,12 +2,13 @@
 
 Per POST request, after the key and the endpoint's state are checked and the body is valid:
 
-1. **Admit** (`Metering.admit`): reserve one request slot and an estimate of the tokens the
-   request may use — the prompt estimated as its text's characters / 4 (the gateway does not hold
-   the model's tokenizer; English averages ~4 characters per token) plus `max_tokens` (or
+1. **Admit** (`Metering.admit`): a request that can never fit the model's context window is a
+   400 `context_length_exceeded` whatever the quota's state. Otherwise reserve one request slot
+   and a bound on the tokens the request can use — the prompt's UTF-8 bytes plus the chat
+   template's overhead (no tokenizer makes more tokens than bytes), plus `max_tokens` (or
    `max_completion_tokens`, or the engine's default of 256), capped by the context window, × `n`
-   — in the deployment's quota store. Over quota: 429 `rate_limit_exceeded` with `Retry-After`
-   and `retry-after-ms`.
+   — in the deployment's quota store, so admitted requests cannot use more than the quota.
+   Over quota: 429 `rate_limit_exceeded` with `Retry-After` and `retry-after-ms`.
 2. **Record** (`Admission.record`): when the answer is complete, and before its last bytes are
    sent, the usage — counted by the engine with the model's own tokenizer — goes to the ledger
    (durable from then on, see `maas.billing.ledger`). A stream cut short by the client, or by a
@@ -36,7 +37,8 @@ from maas.billing.ledger import Ledger
 from maas.billing.meters import PriceList, price_list
 from maas.billing.records import Status, UsageRecord
 from maas.controlplane.services.directory import EndpointView
-from maas.core.errors import MaasError, TooManyRequests, Unavailable
+from maas.core import jsontext
+from maas.core.errors import BadRequest, MaasError, TooManyRequests, Unavailable
 from maas.gateway.http import Exchange
 from maas.gateway.quota.base import Decision, Limits, QuotaStore
 from maas.serving.engines.base import PRIVATE_USAGE
@@ -71,9 +73,11 @@ class Metering:
         self, exchange: Exchange, view: EndpointView, route: str, request: BaseModel, body: dict[str, Any]
     ) -> Admission:
         limits = self.limits(view)
-        tokens = reservation(route, request, body, view.model.context_length if view.model else None)
-        # A request that may use more than the whole quota reserves the whole quota: it runs when
-        # the window is otherwise empty (the engine refuses one that cannot fit its context).
+        context_length = view.model.context_length if view.model else None
+        check_fits(route, request, body, context_length)
+        tokens = reservation(route, request, body, context_length)
+        # A request whose bound is more than the whole quota reserves the whole quota: it runs
+        # alone, in an otherwise empty window (the only way a window can go over its quota).
         tokens = min(tokens, limits.tokens_per_minute)
         key = view.id.lower()
         decision = await self.quotas.admit(key, exchange.request_id, tokens, limits)
@@ -195,30 +199,104 @@ class Admission:
             await self.settle()
 
 
+# A chat template wraps the messages in role markers, and some add a default system prompt (a
+# model's name, a date): 64 tokens for the whole prompt and 8 per message cover the common model
+# families' templates; tools are rendered with their instructions, 64 more.
+TEMPLATE_TOKENS = 64
+MESSAGE_TOKENS = 8
+TOOLS_TOKENS = 64
+# Special tokens an embedding model adds around each input (BOS/EOS, CLS/SEP).
+INPUT_TOKENS = 2
+# No tokenizer has a token longer than this many bytes (the longest in common vocabularies are
+# runs of whitespace or punctuation well under 256), so a text of B bytes is at least B / 1024
+# tokens: enough to tell that a prompt can never fit the context window.
+MAX_TOKEN_BYTES = 1024
+
+
 def reservation(route: str, request: BaseModel, body: dict[str, Any], context_length: int | None) -> int:
-    """Tokens to reserve on admit: the prompt estimated from the size of its text (4 bytes per
-    token), plus what the request may generate — never more than the model's context window
-    allows per choice, since the engine refuses anything longer."""
+    """Tokens to reserve on admit: a bound the request's usage cannot exceed.
+
+    Every tokenizer the engines load (byte-level BPE, or SentencePiece with byte fallback) turns
+    a text of B UTF-8 bytes into at most B tokens, so the prompt is bounded by its bytes plus the
+    chat template's overhead; the completion by `max_tokens` (or the engine's default of 256);
+    each choice by the context window, since the engine refuses anything longer.
+    """
     if route == "embeddings":
-        return max(1, math.ceil(_text_size(body.get("input")) / 4))
-    prompt = math.ceil(_text_size(body.get("messages") or body.get("prompt")) / 4)
-    prompt += math.ceil(_text_size(body.get("tools")) / 4)
-    asked = getattr(request, "max_completion_tokens", None) or getattr(request, "max_tokens", None)
+        inputs = body.get("input")
+        items = inputs if isinstance(inputs, list) else [inputs]
+        return max(1, sum(_utf8_size(item) + INPUT_TOKENS for item in items))
+    asked = _asked(request) or DEFAULT_MAX_TOKENS
     choices = getattr(request, "n", None) or 1
-    per_choice = prompt + (asked or DEFAULT_MAX_TOKENS)
-    if context_length:
-        per_choice = min(per_choice, context_length)
-    return per_choice * choices
+    if route == "completions":
+        prompt = body.get("prompt")
+        # A list of prompts may be answered one choice per prompt (as vLLM and OpenAI do).
+        prompts = [_utf8_size(p) + INPUT_TOKENS for p in (prompt if isinstance(prompt, list) else [prompt])]
+    else:
+        messages = body.get("messages") or []
+        size = TEMPLATE_TOKENS + sum(_utf8_size(m) + MESSAGE_TOKENS for m in messages)
+        if body.get("tools"):
+            size += TOOLS_TOKENS + len(jsontext.dumps(body["tools"]))
+        prompts = [size]
+    total = 0
+    for prompt in prompts:
+        per_choice = prompt + asked
+        if context_length:
+            per_choice = min(per_choice, context_length)
+        total += per_choice * choices
+    return total
 
 
-def _text_size(value: Any) -> int:
-    """UTF-8-ish size of the strings in a JSON value (characters; enough for an estimate)."""
+def check_fits(route: str, request: BaseModel, body: dict[str, Any], context_length: int | None) -> None:
+    """400 `context_length_exceeded` for a request that can never fit the model's context window,
+    whatever the quota's state: `max_tokens` of the whole window or more, or a prompt whose text
+    alone is longer than the window in any tokenizer."""
+    if not context_length or route == "embeddings":
+        return
+    asked = _asked(request)
+    if route == "completions":
+        prompt = body.get("prompt")
+        text = "".join(prompt) if isinstance(prompt, list) else prompt
+    else:
+        text = "".join(_strings(body.get("messages")))
+    at_least = math.ceil(_utf8_size(text) / MAX_TOKEN_BYTES)
+    if (asked is not None and asked >= context_length) or at_least + (asked or 0) > context_length:
+        need = f"at least {max(at_least, 1)} prompt tokens" + (f" + {asked} max_tokens" if asked else "")
+        raise BadRequest(
+            f"This model's maximum context length is {context_length} tokens; the request needs {need}. "
+            "Shorten the prompt or lower max_tokens.",
+            code="context_length_exceeded",
+            target="prompt" if route == "completions" else "messages",  # where OpenAI points
+        )
+
+
+def _asked(request: BaseModel) -> int | None:
+    asked = getattr(request, "max_completion_tokens", None) or getattr(request, "max_tokens", None)
+    return int(asked) if asked is not None else None
+
+
+def _strings(value: Any) -> list[str]:
+    """The strings in a JSON value (keys excluded)."""
     if isinstance(value, str):
-        return len(value)
+        return [value]
     if isinstance(value, list):
-        return sum(_text_size(v) for v in value)
+        return [s for v in value for s in _strings(v)]
     if isinstance(value, dict):
-        return sum(_text_size(v) for v in value.values())
+        return [s for v in value.values() for s in _strings(v)]
+    return []
+
+
+def _utf8_size(value: Any) -> int:
+    """UTF-8 bytes of the strings in a JSON value, plus one token per number (token ids)."""
+    if isinstance(value, bool) or value is None:
+        return 0
+    if isinstance(value, int | float):
+        return 1
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, list):
+        return sum(_utf8_size(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_utf8_size(v) for v in value.values())
     return 0
 
 

@@ -18,7 +18,7 @@ from maas.controlplane.domain.resources import SYSTEM
 from maas.controlplane.services import catalog, offers
 from maas.controlplane.services.context import Caller, Services
 from maas.controlplane.store.repository import Repository
-from maas.core.ids import registry_id
+from maas.core.ids import model_version_resource_id, registry_id
 from maas.core.shipped import shipped_dir
 from maas.protocol.management.catalog import ModelVersionBody
 from maas.protocol.management.marketplace import OfferBody
@@ -45,11 +45,23 @@ def _system_caller() -> Caller:
 
 
 def install_default_models(services: Services) -> bool:
-    """Add the shipped models and their offers unless the `maas` registry already exists."""
+    """Add the shipped models and their offers unless the `maas` registry already exists (then
+    only give the shipped chat model the context window that installs before it lacked)."""
+    chat_id = model_version_resource_id(REGISTRY, "maas-tiny-chat", "1")
     with services.db.read() as connection:
-        if Repository(connection).get(registry_id(REGISTRY)) is not None:
-            return False
+        repo = Repository(connection)
+        installed = repo.get(registry_id(REGISTRY)) is not None
+        chat = repo.get(chat_id)
     caller = _system_caller()
+    if installed:
+        if (
+            chat is not None
+            and "contextLength" not in chat.properties
+            and chat.properties.get("artifact", {}).get("path") == CHAT_MODEL["artifact"]["path"]
+        ):
+            body = ModelVersionBody.model_validate({"properties": CHAT_MODEL})
+            catalog.put_model_version(services, caller, REGISTRY, "maas-tiny-chat", "1", body)
+        return False
     if (shipped_dir() / "maas-tiny-chat" / "config.json").is_file():
         _add(services, caller, "maas-tiny-chat", CHAT_MODEL, CHAT_OFFER)
     else:
@@ -72,6 +84,7 @@ CHAT_MODEL: dict[str, Any] = {
     "license": "Apache-2.0",
     "modelCard": CHAT_CARD,
     "artifact": {"kind": "huggingface", "path": "shipped:maas-tiny-chat"},
+    "contextLength": 512,  # max_position_embeddings in its config.json
 }
 CHAT_OFFER: dict[str, Any] = {
     "modelId": CHAT_MODEL_ID,

@@ -11,10 +11,21 @@ import pytest
 
 from maas.billing.records import UsageRecord
 from maas.controlplane.services.directory import EndpointView
-from maas.gateway.metering import Metering, _duration, rate_headers, reservation
+from maas.core.errors import BadRequest
+from maas.core.shipped import shipped_dir
+from maas.gateway.metering import (
+    MAX_TOKEN_BYTES,
+    MESSAGE_TOKENS,
+    TEMPLATE_TOKENS,
+    Metering,
+    _duration,
+    check_fits,
+    rate_headers,
+    reservation,
+)
 from maas.gateway.quota.base import Decision, Limits
 from maas.gateway.quota.memory import MemoryQuotaStore
-from maas.protocol.inference.chat import ChatCompletionsRequest
+from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 
 VIEW = EndpointView(
@@ -49,18 +60,73 @@ def test_reset_durations_use_openais_form() -> None:
     ]
 
 
-def test_reservations_estimate_the_prompt_and_add_what_may_be_generated() -> None:
+def test_reservations_bound_the_prompt_by_its_bytes_and_add_what_may_be_generated() -> None:
     body: dict[str, Any] = {"messages": [{"role": "user", "content": "x" * 400}], "max_tokens": 50, "n": 2}
     request = ChatCompletionsRequest.model_validate(body)
-    assert reservation("chat/completions", request, body, None) == (100 + 1 + 50) * 2  # "user" counts too
+    prompt = TEMPLATE_TOKENS + MESSAGE_TOKENS + 4 + 400  # "user" counts too
+    assert reservation("chat/completions", request, body, None) == (prompt + 50) * 2
     assert reservation("chat/completions", request, body, 120) == 120 * 2  # capped by the context window
     default = {"messages": [{"role": "user", "content": "hi"}]}
-    assert (
-        reservation("chat/completions", ChatCompletionsRequest.model_validate(default), default, None)
-        == 2 + 256
+    assert reservation("chat/completions", ChatCompletionsRequest.model_validate(default), default, None) == (
+        TEMPLATE_TOKENS + MESSAGE_TOKENS + 6 + 256
+    )
+    # bytes, not characters: an emoji is 4 bytes and can be 4 tokens
+    emoji = {"messages": [{"role": "user", "content": "\U0001f600" * 100}]}
+    assert reservation("chat/completions", ChatCompletionsRequest.model_validate(emoji), emoji, None) == (
+        TEMPLATE_TOKENS + MESSAGE_TOKENS + 4 + 400 + 256
     )
     embed = {"input": ["a" * 40, "b" * 40]}
-    assert reservation("embeddings", EmbeddingsRequest.model_validate(embed), embed, None) == 20
+    assert reservation("embeddings", EmbeddingsRequest.model_validate(embed), embed, None) == 80 + 2 * 2
+    many = {"prompt": ["a" * 10, "b" * 10], "max_tokens": 5}
+    assert reservation("completions", CompletionsRequest.model_validate(many), many, None) == 2 * (12 + 5)
+
+
+ADVERSARIAL = [
+    "\U0001f600" * 100,
+    "\u4f60\u597d\u4e16\u754c" * 50,
+    "".join(chr(c) for c in range(0x100, 0x400)),
+    " " * 300 + "\t\n" * 50,
+    "\u0301" * 200,  # combining marks
+    "<|user|><|end|><|assistant|>" * 20,  # the template's own special tokens, spelt out
+    "".join(chr(0x10000 + 97 * i) for i in range(300)),
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=range(len(ADVERSARIAL)))
+def test_no_prompt_uses_more_tokens_than_its_reservation_with_the_shipped_tokenizer(text: str) -> None:
+    """The bound holds for the shipped model's real tokenizer and chat template."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(shipped_dir() / "maas-tiny-chat"))
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": text}]
+    body: dict[str, Any] = {"messages": messages, "max_tokens": 1}
+    used = len(tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)) + 1
+    assert used <= reservation("chat/completions", ChatCompletionsRequest.model_validate(body), body, None)
+    prompt = {"prompt": text, "max_tokens": 1}
+    used = len(tokenizer(text)["input_ids"]) + 1
+    assert used <= reservation("completions", CompletionsRequest.model_validate(prompt), prompt, None)
+
+
+def test_a_request_that_can_never_fit_the_context_window_is_refused() -> None:
+    def check(route: str, body: dict[str, Any], context: int | None = 512) -> None:
+        model = CompletionsRequest if route == "completions" else ChatCompletionsRequest
+        check_fits(route, model.model_validate(body), body, context)
+
+    short = [{"role": "user", "content": "hi"}]
+    check("chat/completions", {"messages": short, "max_tokens": 511})
+    check("chat/completions", {"messages": short, "max_tokens": 10**12}, None)  # no window known
+    for body in (
+        {"messages": short, "max_tokens": 10**12},
+        {"messages": short, "max_completion_tokens": 512},
+        {"messages": [{"role": "user", "content": "x" * (513 * MAX_TOKEN_BYTES)}]},
+        {"messages": [{"role": "user", "content": "x" * (400 * MAX_TOKEN_BYTES)}], "max_tokens": 200},
+    ):
+        with pytest.raises(BadRequest) as refused:
+            check("chat/completions", body)
+        assert refused.value.code == "context_length_exceeded"
+    with pytest.raises(BadRequest) as refused:
+        check("completions", {"prompt": ["x" * (300 * MAX_TOKEN_BYTES)] * 2})
+    assert refused.value.target == "prompt"
 
 
 def test_rate_headers_name_every_limit() -> None:
