@@ -112,6 +112,8 @@ def test_model_version_from_an_openai_upstream_keeps_its_key_secret(api: Api) ->
         ({"kind": "gguf", "path": "{tmp}/not.gguf"}, "not a GGUF file"),
         ({"kind": "gguf", "path": "{tmp}"}, "not a GGUF file"),
         ({"kind": "gguf", "path": "{tmp}/missing.gguf"}, "not a GGUF file"),
+        ({"kind": "gguf", "path": "0" * 4000}, "not a GGUF file"),  # the OS refuses the name: no 500
+        ({"kind": "huggingface", "path": "{tmp}/" + "x" * 3000}, "not a Hugging Face model folder"),
         ({"kind": "openai-upstream"}, "needs a 'url'"),
         ({"kind": "openai-upstream", "url": "ftp://127.0.0.1/v1"}, "must be an http or https URL"),
         ({"kind": "openai-upstream", "url": "not a url"}, "must be an http or https URL"),

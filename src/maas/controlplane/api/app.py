@@ -17,7 +17,7 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from maas.controlplane.api import errors
+from maas.controlplane.api import errors, openapi
 from maas.controlplane.api.paths import CanonicalPaths
 from maas.controlplane.api.responses import ArmResponse
 from maas.controlplane.api.routes import (
@@ -138,5 +138,6 @@ def create_app(
     async def health() -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
+    app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.add_middleware(CanonicalPaths)
     return app

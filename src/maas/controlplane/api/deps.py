@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from maas.controlplane.api.openapi import json_body as json_body  # routes name their body with it
 from maas.controlplane.api.responses import ArmResponse
 from maas.controlplane.services import access
 from maas.controlplane.services.context import Caller, Page, Services

@@ -99,12 +99,20 @@ def _magic(path: Path) -> bytes:
         return b""
 
 
+def _is_file(path: Path) -> bool:
+    """False, not an error, for a path the OS refuses (too long, a NUL byte, no permission)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def check_artifact(artifact: Artifact, allow_private: bool) -> dict[str, Any]:
     """Validate where the weights are, and return the artifact as stored (no secrets)."""
     target = "properties.artifact"
     if artifact.kind is ArtifactKind.HUGGINGFACE:
         path = Path(resolve_path(artifact.path or ""))
-        if not artifact.path or not (path / "config.json").is_file():
+        if not artifact.path or not _is_file(path / "config.json"):
             raise BadRequest(
                 f"'{artifact.path}' is not a Hugging Face model folder (no config.json).",
                 code="InvalidArtifact",
@@ -117,7 +125,7 @@ def check_artifact(artifact: Artifact, allow_private: bool) -> dict[str, Any]:
         }
     elif artifact.kind is ArtifactKind.GGUF:
         path = Path(artifact.path or "")
-        if not artifact.path or not path.is_file() or _magic(path) != b"GGUF":
+        if not artifact.path or not _is_file(path) or _magic(path) != b"GGUF":
             raise BadRequest(
                 f"'{artifact.path}' is not a GGUF file.",
                 code="InvalidArtifact",

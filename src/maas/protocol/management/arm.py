@@ -35,6 +35,21 @@ class ArmBody(Strict):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
+class ErrorDetail(BaseModel):
+    """One error of the ARM envelope (ARM's ErrorDetail: `details` nest)."""
+
+    code: str
+    message: str
+    target: str | None = None
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """`{"error": {...}}`: every error the management API answers."""
+
+    error: ErrorDetail
+
+
 class ReadOnlyProperties(Strict):
     provisioning_state: Any = Field(default=None, alias="provisioningState")
 

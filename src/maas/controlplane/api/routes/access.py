@@ -15,6 +15,7 @@ from maas.controlplane.api.deps import (
     arm,
     call,
     deleted,
+    json_body,
     listing,
     put_response,
     read_body,
@@ -32,7 +33,7 @@ def _scope(scope: str) -> str:
     return "/" + scope.strip("/") if scope.strip("/") else "/"
 
 
-@router.put("/providers/Microsoft.MaaS/principals/{name}")
+@router.put("/providers/Microsoft.MaaS/principals/{name}", openapi_extra=json_body(PrincipalBody))
 async def put_principal(request: Request, name: str, services: ServicesDep, caller: CallerDep) -> Response:
     body = await read_body(request, PrincipalBody)
     return put_response(*await call(access.put_principal, services, caller, name, body))
@@ -64,8 +65,8 @@ async def list_assignments(services: ServicesDep, caller: CallerDep, scope: str 
     return listing(await call(access.list_role_assignments, services, caller, _scope(scope)))
 
 
-@router.put(RA + "/{name}")
-@router.put("/{scope:path}" + RA + "/{name}")
+@router.put(RA + "/{name}", openapi_extra=json_body(RoleAssignmentBody))
+@router.put("/{scope:path}" + RA + "/{name}", openapi_extra=json_body(RoleAssignmentBody))
 async def put_assignment(
     request: Request, name: str, services: ServicesDep, caller: CallerDep, scope: str = ""
 ) -> Response:

@@ -10,6 +10,7 @@ from maas.controlplane.api.deps import (
     ServicesDep,
     call,
     deleted,
+    json_body,
     listing,
     page_size,
     paged,
@@ -30,7 +31,7 @@ async def list_accounts(services: ServicesDep, caller: CallerDep) -> Response:
     return listing(await call(accounts.list_accounts, services, caller))
 
 
-@router.put(SUB)
+@router.put(SUB, openapi_extra=json_body(AccountBody))
 async def put_account(request: Request, sub: str, services: ServicesDep, caller: CallerDep) -> Response:
     body = await read_body(request, AccountBody)
     return put_response(*await call(accounts.put_account, services, caller, sub, body))
@@ -52,7 +53,7 @@ async def list_groups(sub: str, services: ServicesDep, caller: CallerDep) -> Res
     return listing(await call(accounts.list_resource_groups, services, caller, sub))
 
 
-@router.put(RG)
+@router.put(RG, openapi_extra=json_body(ResourceGroupBody))
 async def put_group(
     request: Request, sub: str, rg: str, services: ServicesDep, caller: CallerDep
 ) -> Response:

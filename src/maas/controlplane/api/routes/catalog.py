@@ -15,6 +15,7 @@ from maas.controlplane.api.deps import (
     arm,
     call,
     deleted,
+    json_body,
     listing,
     put_response,
     read_body,
@@ -35,7 +36,7 @@ async def list_registries(services: ServicesDep, _caller: CallerDep) -> Response
     return listing(await call(catalog.list_registries, services))
 
 
-@router.put(REG)
+@router.put(REG, openapi_extra=json_body(RegistryBody))
 async def put_registry(request: Request, registry: str, services: ServicesDep, caller: CallerDep) -> Response:
     body = await read_body(request, RegistryBody)
     return put_response(*await call(catalog.put_registry, services, caller, registry, body))
@@ -61,7 +62,7 @@ async def list_versions(registry: str, model: str, services: ServicesDep, _calle
     return listing(await call(catalog.list_versions, services, registry, model))
 
 
-@router.put(VERSION)
+@router.put(VERSION, openapi_extra=json_body(ModelVersionBody))
 async def put_version(
     request: Request,
     registry: str,
@@ -96,7 +97,7 @@ async def list_offers(services: ServicesDep, _caller: CallerDep) -> Response:
     return listing(await call(offers.list_offers, services))
 
 
-@router.put(OFFERS + "/{name}")
+@router.put(OFFERS + "/{name}", openapi_extra=json_body(OfferBody))
 async def put_offer(request: Request, name: str, services: ServicesDep, caller: CallerDep) -> Response:
     body = await read_body(request, OfferBody)
     return put_response(*await call(offers.put_offer, services, caller, name, body))

@@ -16,6 +16,7 @@ from maas.controlplane.api.deps import (
     arm,
     call,
     deleted,
+    json_body,
     listing,
     put_response,
     read_body,
@@ -32,7 +33,7 @@ async def list_deployments(sub: str, rg: str, services: ServicesDep, caller: Cal
     return listing(await call(deployments.list_deployments, services, caller, sub, rg))
 
 
-@router.put(DEPLOYMENTS + "/{name}")
+@router.put(DEPLOYMENTS + "/{name}", openapi_extra=json_body(DeploymentBody))
 async def put_deployment(
     request: Request, sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
@@ -40,7 +41,7 @@ async def put_deployment(
     return put_response(*await call(deployments.put_deployment, services, caller, sub, rg, name, body))
 
 
-@router.post(DEPLOYMENTS + "/{name}/validate")
+@router.post(DEPLOYMENTS + "/{name}/validate", openapi_extra=json_body(DeploymentBody))
 async def validate_deployment(
     request: Request, sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep
 ) -> Response:

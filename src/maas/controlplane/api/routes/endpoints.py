@@ -15,6 +15,7 @@ from maas.controlplane.api.deps import (
     arm,
     call,
     deleted,
+    json_body,
     operation_headers,
     page_size,
     paged,
@@ -49,7 +50,7 @@ async def list_subscriptions(
     return paged(request, page)
 
 
-@router.put(MP + "/{name}")
+@router.put(MP + "/{name}", openapi_extra=json_body(MarketplaceSubscriptionBody))
 async def put_subscription(
     request: Request,
     sub: str,
@@ -95,7 +96,7 @@ async def list_endpoints(
     return paged(request, page)
 
 
-@router.put(EP + "/{name}")
+@router.put(EP + "/{name}", openapi_extra=json_body(EndpointBody))
 async def put_endpoint(
     request: Request,
     sub: str,
@@ -142,7 +143,7 @@ async def list_keys(
     return arm(await call(endpoints.list_keys, services, caller, sub, rg, ws, name))
 
 
-@router.post(EP + "/{name}/regenerateKeys")
+@router.post(EP + "/{name}/regenerateKeys", openapi_extra=json_body(RegenerateKeysBody))
 async def regenerate_keys(
     request: Request,
     sub: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from maas.controlplane.api.deps import CallerDep, ServicesDep, arm, call, read_body
+from maas.controlplane.api.deps import CallerDep, ServicesDep, arm, call, json_body, read_body
 from maas.controlplane.api.routes.endpoints import EP
 from maas.controlplane.services import quotas
 from maas.protocol.management.quotas import QuotaBody
@@ -26,7 +26,7 @@ async def get_quota(
     return arm(await call(quotas.get_quota, services, caller, sub, rg, ws, name))
 
 
-@router.put(QUOTA)
+@router.put(QUOTA, openapi_extra=json_body(QuotaBody))
 async def set_quota(
     request: Request, sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
 ) -> Response:

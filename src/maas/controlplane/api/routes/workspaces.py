@@ -11,6 +11,7 @@ from maas.controlplane.api.deps import (
     arm,
     call,
     deleted,
+    json_body,
     listing,
     page_size,
     paged,
@@ -43,7 +44,7 @@ async def list_in_group(sub: str, rg: str, services: ServicesDep, caller: Caller
     return listing(await call(workspaces.list_workspaces, services, caller, sub, rg))
 
 
-@router.put(WS)
+@router.put(WS, openapi_extra=json_body(WorkspaceBody))
 async def put_workspace(
     request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
@@ -79,7 +80,7 @@ async def list_connections(
     return paged(request, page)
 
 
-@router.put(CONN)
+@router.put(CONN, openapi_extra=json_body(ConnectionBody))
 async def put_connection(
     request: Request,
     sub: str,
