@@ -42,6 +42,9 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
         port=settings.port,
         log_level="info",
         access_log=False,
+        # X-Forwarded-For names the client only behind a proxy the operator says is there;
+        # otherwise anyone on this host could pick the address the wrong-key throttle counts.
+        proxy_headers=settings.trust_forwarded_for,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
         # An idle TLS keep-alive connection otherwise holds shutdown for asyncio's 30 s SSL timeout.
