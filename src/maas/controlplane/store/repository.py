@@ -269,13 +269,6 @@ class Repository:
             return None
         return KeyRecord(**{k: row[k] for k in KeyRecord.__dataclass_fields__})
 
-    def endpoint_for_digest(self, digest: str) -> str | None:
-        table = t.endpoint_keys
-        query = select(table.c.endpoint_key).where(
-            (table.c.primary_digest == digest) | (table.c.secondary_digest == digest)
-        )
-        return self.c.execute(query).scalar()
-
     # -- secrets -------------------------------------------------------------------------------
     def put_secret(self, owner_id: str, name: str, ciphertext: str) -> None:
         self.delete_secret(owner_id, name)
