@@ -13,7 +13,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DATA_DIR = Path.home() / ".maas"
+def _default_data_dir() -> Path:
+    """~/.maas, looked up when settings are built (not at import, so HOME set later counts)."""
+    return Path.home() / ".maas"
 
 
 class Settings(BaseSettings):
@@ -23,7 +25,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    data_dir: Path = DEFAULT_DATA_DIR
+    data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None
     tls: bool = False
     # Public base URL used in Target URIs and operation links; derived from host/port when unset.
