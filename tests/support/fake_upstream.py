@@ -1,6 +1,7 @@
 """A deterministic OpenAI-compatible upstream on loopback, for tests only.
 
-Behaviour is chosen by the last user message: `FAIL500` → 500, `FAIL400` → 400 with an OpenAI
+It answers `/v1/completions` in the text-completion shape and `/v1/chat/completions` in the chat
+shape. Behaviour is chosen by the last user message: `FAIL500` → 500, `FAIL400` → 400 with an OpenAI
 error, `SLOW` → waits 30 s (for cancellation tests), `BREAK` → stream cut after two chunks,
 `REDIRECT` → 307 to `redirect` with a body that must never reach a tenant (`REDIRECT_BODY`).
 Every request is recorded (path, headers, JSON body) in `requests`, and streams that were closed
@@ -58,19 +59,42 @@ def _app(state: FakeUpstream) -> web.Application:
             await asyncio.sleep(30)
         usage = {"prompt_tokens": 7, "completion_tokens": len(WORDS), "total_tokens": 7 + len(WORDS)}
         model = body.get("model", "fake")
+        text_route = request.path.endswith("/v1/completions")  # the text shape, not the chat one
+        kind = "text_completion" if text_route else "chat.completion"
         if not body.get("stream"):
-            message = {"role": "assistant", "content": "".join(WORDS)}
-            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            if text_route:
+                choice = {"index": 0, "text": "".join(WORDS), "finish_reason": "stop", "logprobs": None}
+            else:
+                message = {"role": "assistant", "content": "".join(WORDS)}
+                choice = {"index": 0, "message": message, "finish_reason": "stop"}
             return web.json_response(
                 {
                     "id": "chatcmpl-fake",
-                    "object": "chat.completion",
+                    "object": kind,
                     "created": int(time.time()),
                     "model": model,
                     "choices": [choice],
                     "usage": usage,
                 }
             )
+
+        def chunk_of(word: str | None, finish: str | None) -> dict[str, Any]:
+            if text_route:
+                choice = {"index": 0, "text": word or "", "finish_reason": finish}
+            else:
+                choice = {
+                    "index": 0,
+                    "delta": {} if word is None else {"content": word},
+                    "finish_reason": finish,
+                }
+            return {
+                "id": "chatcmpl-fake",
+                "object": kind if text_route else "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [choice],
+            }
+
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         try:
@@ -80,32 +104,11 @@ def _app(state: FakeUpstream) -> web.Application:
                     # still in the receiver's socket buffer, which would make the test flaky
                     await asyncio.sleep(0.1)
                     raise ConnectionResetError("cut")
-                chunk = {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion.chunk",
-                    "created": 0,
-                    "model": model,
-                    "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}],
-                }
-                await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                await response.write(f"data: {json.dumps(chunk_of(word, None))}\n\n".encode())
                 if "SLOW" in text:
                     await asyncio.sleep(1)
-            final = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-            }
-            await response.write(f"data: {json.dumps(final)}\n\n".encode())
-            usage_chunk = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [],
-                "usage": usage,
-            }
+            await response.write(f"data: {json.dumps(chunk_of(None, 'stop'))}\n\n".encode())
+            usage_chunk = {**chunk_of(None, None), "choices": [], "usage": usage}
             await response.write(f"data: {json.dumps(usage_chunk)}\n\n".encode())
             await response.write(b"data: [DONE]\n\n")
         except (ConnectionResetError, asyncio.CancelledError):

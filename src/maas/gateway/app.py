@@ -94,6 +94,10 @@ class Gateway:
         self.domain = domain
 
     def handles(self, scope: Scope) -> bool:
+        """Target URIs, and every other path under `/endpoints/` (an incomplete one gets its 404 in
+        the inference envelope, as its clients expect, not in the management API's)."""
+        if scope["path"].startswith(PREFIX):
+            return True
         host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
         return split_target(scope["path"], host, self.domain) is not None
 
@@ -114,7 +118,12 @@ class Gateway:
 
     async def _serve(self, exchange: Exchange) -> None:
         target = split_target(exchange.scope["path"], exchange.header(b"host"), self.domain)
-        assert target is not None
+        if target is None:
+            raise NotFound(
+                f"'{exchange.scope['path']}' names no endpoint: Target URIs are "
+                "/endpoints/{region}/{name}/... (a region and an endpoint name, neither empty).",
+                code="endpoint_not_found",
+            )
         region, name, route = target
         route = route.strip("/")
         if route.startswith("v1/"):

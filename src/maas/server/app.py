@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from maas.billing.ledger import Ledger
@@ -21,6 +22,7 @@ from maas.gateway.app import Gateway, Runtime, model_spec
 from maas.gateway.directory import Directory
 from maas.gateway.metering import Metering
 from maas.gateway.quota.base import Limits, open_quota_store
+from maas.protocol.inference import openapi as inference_openapi
 from maas.serving.pool.base import Pools
 from maas.serving.pool.config import PoolDefaults
 
@@ -84,10 +86,24 @@ class GatewayRuntime:
         return self.runtime
 
 
+INFERENCE_SPEC = "/openapi/inference.json"
+
+
+def install_inference_spec(app: FastAPI, settings: Settings) -> None:
+    """`GET /openapi/inference.json`: the data plane's OpenAPI document (the management API's is
+    `/openapi.json`), with this server's public base URL, the one Target URIs are built on."""
+    spec = inference_openapi.document(settings.base_url)
+
+    @app.get(INFERENCE_SPEC, include_in_schema=False)
+    async def inference_spec() -> JSONResponse:
+        return JSONResponse(spec)
+
+
 class MaasApp:
     def __init__(self, settings: Settings, *, reconcile: bool = True) -> None:
         self.runtime = GatewayRuntime(settings)
         self.control: FastAPI = create_app(settings, reconcile=reconcile, extensions=[self.runtime])
+        install_inference_spec(self.control, settings)
         self.gateway = Gateway(self.runtime.get, settings.inference_domain)
         self.control.state.pools = lambda: self.runtime.runtime.pools if self.runtime.runtime else None
 

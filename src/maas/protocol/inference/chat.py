@@ -70,6 +70,9 @@ class SamplingFields(Open):
 
 
 class ChatCompletionsRequest(SamplingFields):
+    """A chat completions request. Fields beyond these are refused (422) unless the
+    `extra-parameters` header says `drop` or `pass-through`."""
+
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
     top_logprobs: int | None = None
@@ -85,6 +88,9 @@ class ChatCompletionsRequest(SamplingFields):
 
 
 class CompletionsRequest(SamplingFields):
+    """A text completions request. Fields beyond these are refused (422) unless the
+    `extra-parameters` header says `drop` or `pass-through`."""
+
     prompt: str | list[str] = Field(min_length=1)
     best_of: int | None = None
     echo: bool | None = None

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class EmbeddingsRequest(BaseModel):
+    """An embeddings request: one vector per input. Fields beyond these are refused (422) unless
+    the `extra-parameters` header says `drop` or `pass-through`."""
+
     model_config = ConfigDict(extra="allow", strict=True)
     input: str | list[str] = Field(min_length=1)
     model: str | None = None

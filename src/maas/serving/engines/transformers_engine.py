@@ -23,7 +23,7 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
-from maas.core.errors import MaasError, Unavailable
+from maas.core.errors import MaasError, Unavailable, Unprocessable
 from maas.core.shipped import resolve_path
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest, SamplingFields
 from maas.serving.engines import shapes
@@ -102,7 +102,14 @@ class TransformersEngine(Unsupported):
 
     def _text_ids(self, request: CompletionsRequest) -> list[int]:
         prompt = request.prompt if isinstance(request.prompt, str) else "".join(request.prompt)
-        return [int(i) for i in self.tokenizer(prompt)["input_ids"]]
+        ids = [int(i) for i in self.tokenizer(prompt)["input_ids"]]
+        if not ids:  # `["", ""]`, with a tokenizer that adds no start token: nothing to continue
+            raise Unprocessable(
+                "The prompt is empty: it has no tokens for the model to continue.",
+                code="invalid_parameter",
+                target="prompt",
+            )
+        return ids
 
     # -- generation ----------------------------------------------------------------------------
     def _stream(self, ids: list[int], how: Plan) -> AsyncGenerator[Piece, None]:
