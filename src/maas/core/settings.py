@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
 def _default_data_dir() -> Path:
     """~/.maas, looked up when settings are built (not at import, so HOME set later counts)."""
     return Path.home() / ".maas"
