@@ -4,7 +4,8 @@ the deployments API send lower-case forms. This ASGI middleware rewrites the fix
 a path to the canonical case the routes use, leaving resource names untouched.
 
 Fixed segments are the collection names (every other segment, from the first), `providers`, and
-the namespace that follows `providers`; after a namespace, collection/name pairs resume.
+the namespace that follows `providers`; the words come from the kinds registry
+(`maas.protocol.management.kinds`); after a namespace, collection/name pairs resume.
 """
 
 from __future__ import annotations
@@ -13,39 +14,9 @@ from types import MappingProxyType
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-_WORDS = (
-    "subscriptions",
-    "resourceGroups",
-    "providers",
-    "resources",
-    "workspaces",
-    "serverlessEndpoints",
-    "marketplaceSubscriptions",
-    "connections",
-    "listKeys",
-    "regenerateKeys",
-    "listsecrets",
-    "locations",
-    "mfeOperationsStatus",
-    "mfeOperationResults",
-    "registries",
-    "models",
-    "versions",
-    "offers",
-    "principals",
-    "roleAssignments",
-    "roleDefinitions",
-    "deployments",
-    "quotas",
-    "query",
-    "Microsoft.MachineLearningServices",
-    "Microsoft.CostManagement",
-    "Microsoft.SaaS",
-    "Microsoft.MaaS",
-    "Microsoft.Authorization",
-    "Microsoft.Resources",
-)
-CANONICAL = MappingProxyType({w.lower(): w for w in _WORDS})
+from maas.protocol.management.kinds import fixed_path_words
+
+CANONICAL = MappingProxyType({w.lower(): w for w in fixed_path_words()})
 
 
 def canonical_path(path: str) -> str:

@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from maas.controlplane.domain.authz import BUILTIN_ROLES, Grant, RoleDefinition, find_builtin_role
-from maas.controlplane.domain.naming import ResourceKind, validate_name
 from maas.controlplane.domain.resources import Principal, PrincipalType
 from maas.controlplane.services.context import Caller, Services
 from maas.controlplane.store.repository import Repository, RoleAssignmentRecord
@@ -19,9 +18,11 @@ from maas.core.clock import isoformat, utcnow
 from maas.core.crypto import new_token
 from maas.core.errors import BadRequest, Conflict, NotFound, Unauthenticated
 from maas.core.ids import PRINCIPAL_TYPE, ROLE_ASSIGNMENT_TYPE, principal_id
+from maas.protocol.management import kinds
 from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody
+from maas.protocol.management.naming import ResourceKind, validate_name
 
-ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
+ROLE_ASSIGNMENTS = kinds.ROLE_ASSIGNMENT.action
 ADMIN_NAME = "admin"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from maas.controlplane.domain.naming import ResourceKind, normalise_location, validate_name
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services import suspension
 from maas.controlplane.services.context import (
@@ -18,15 +17,17 @@ from maas.controlplane.services.context import (
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest, Conflict
 from maas.core.ids import RESOURCE_GROUP_TYPE, SUBSCRIPTION_TYPE, resource_group_id, subscription_id
+from maas.protocol.management import kinds
 from maas.protocol.management.accounts import (
     AccountBody,
     OfferType,
     PaymentMethod,
     ResourceGroupBody,
 )
+from maas.protocol.management.naming import ResourceKind, normalise_location, validate_name
 
-SUBSCRIPTIONS = "Microsoft.Resources/subscriptions"
-RESOURCE_GROUPS = "Microsoft.Resources/subscriptions/resourceGroups"
+SUBSCRIPTIONS = kinds.SUBSCRIPTION.action
+RESOURCE_GROUPS = kinds.RESOURCE_GROUP.action
 
 
 def account_to_arm(resource: Resource) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from maas.controlplane.domain.naming import ResourceKind, validate_name
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.context import (
     Caller,
@@ -33,9 +32,11 @@ from maas.core.ids import (
 )
 from maas.core.netpolicy import parse_address, refused_address, refused_hostname
 from maas.core.shipped import SHIPPED_PREFIX, resolve_path
+from maas.protocol.management import kinds
 from maas.protocol.management.catalog import Artifact, ArtifactKind, ModelVersionBody, RegistryBody
+from maas.protocol.management.naming import ResourceKind, validate_name
 
-REGISTRIES = "Microsoft.MachineLearningServices/registries"
+REGISTRIES = kinds.REGISTRY.action
 MODEL_VERSION_IN_USE = "model-version-in-use"
 
 

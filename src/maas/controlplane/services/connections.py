@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from maas.controlplane.domain.naming import ResourceKind, validate_name
 from maas.controlplane.services.context import (
     Caller,
     Page,
@@ -22,9 +21,11 @@ from maas.controlplane.services.context import (
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest
 from maas.core.ids import CONNECTION_TYPE, workspace_child_id, workspace_id
+from maas.protocol.management import kinds
+from maas.protocol.management.naming import ResourceKind, validate_name
 from maas.protocol.management.workspaces import ConnectionBody
 
-ACTION = "Microsoft.MachineLearningServices/workspaces/connections"
+ACTION = kinds.CONNECTION.action
 CATEGORIES = ("Serverless",)
 
 

@@ -22,36 +22,30 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from maas.controlplane.domain.naming import ResourceKind, validate_name
 from maas.controlplane.domain.resources import ProvisioningState
-from maas.controlplane.services import connections, endpoints, marketplace, workspaces
 from maas.controlplane.services.context import Caller, Services, new_resource, touch
+from maas.controlplane.services.kinds import DEPLOYABLE
 from maas.controlplane.store.repository import Repository
 from maas.core.clock import isoformat, utcnow
 from maas.core.errors import BadRequest, MaasError, NotFound, ValidationFailed
 from maas.core.ids import (
-    CONNECTION_TYPE,
     DEPLOYMENT_TYPE,
-    ENDPOINT_TYPE,
-    MARKETPLACE_SUBSCRIPTION_TYPE,
-    WORKSPACE_TYPE,
     resource_group_id,
     subscription_id,
 )
+from maas.protocol.management import kinds
 from maas.protocol.management.arm import parse_body
 from maas.protocol.management.deployments import DeploymentBody
-from maas.protocol.management.endpoints import EndpointBody
-from maas.protocol.management.marketplace import MarketplaceSubscriptionBody
-from maas.protocol.management.workspaces import ConnectionBody, WorkspaceBody
+from maas.protocol.management.kinds import Kind, by_type
+from maas.protocol.management.naming import ResourceKind, validate_name
 from maas.templates import Plan, PlannedResource, Scope, TemplateError, json_size, plan
 
-ACTION = "Microsoft.Resources/deployments"
+ACTION = kinds.DEPLOYMENT.action
 WAIT_SECONDS = 120.0
 FAILED_MESSAGE = "At least one resource deployment operation failed"
 # What one deployment record may keep: ARM's deployment job is limited to 1 MB too.
@@ -59,33 +53,9 @@ MAX_RECORD_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
-class _Kind:
-    arm_type: str
-    model: type[BaseModel]
-    write_action: str
-    name_kind: ResourceKind
-
-
-KINDS = {
-    k.arm_type.lower(): k
-    for k in (
-        _Kind(WORKSPACE_TYPE, WorkspaceBody, f"{workspaces.WORKSPACES}/write", ResourceKind.WORKSPACE),
-        _Kind(
-            MARKETPLACE_SUBSCRIPTION_TYPE,
-            MarketplaceSubscriptionBody,
-            f"{marketplace.ACTION}/write",
-            ResourceKind.MARKETPLACE_SUBSCRIPTION,
-        ),
-        _Kind(ENDPOINT_TYPE, EndpointBody, f"{endpoints.ACTION}/write", ResourceKind.SERVERLESS_ENDPOINT),
-        _Kind(CONNECTION_TYPE, ConnectionBody, f"{connections.ACTION}/write", ResourceKind.CONNECTION),
-    )
-}
-
-
-@dataclass(frozen=True)
 class _Step:
     resource: PlannedResource
-    kind: _Kind
+    kind: Kind
     body: BaseModel
 
 
@@ -113,22 +83,22 @@ def _scope(services: Services, sub: str, rg: str, name: str) -> Scope:
 
 
 def _check_resource(caller: Caller, resource: PlannedResource) -> _Step:
-    kind = KINDS.get(resource.type.lower())
-    if kind is None:
+    kind = by_type(resource.type)
+    if kind is None or kind not in DEPLOYABLE or kind.body is None or kind.name_rule is None:
         raise TemplateError(
             f"The resource type '{resource.type}' is not supported by MaaS. Supported types: "
-            f"{', '.join(k.arm_type for k in KINDS.values())}.",
+            f"{', '.join(k.arm_type for k in DEPLOYABLE)}.",
             f"{resource.path}.type",
             code="InvalidTemplateDeployment",
         )
     try:
-        validate_name(kind.name_kind, resource.names[-1])
+        validate_name(kind.name_rule, resource.names[-1])
     except BadRequest as exc:
         raise TemplateError(exc.message, f"{resource.path}.name", code=exc.code) from None
-    caller.require(kind.write_action, resource.id)
+    caller.require(kind.write, resource.id)
     raw = json.dumps(resource.body).encode()
     try:
-        body: BaseModel = parse_body(kind.model, raw)
+        body: BaseModel = parse_body(kind.body, raw)
     except ValidationFailed as exc:
         where = f"{resource.path}.{exc.target}" if exc.target else resource.path
         raise TemplateError(f"The resource at '{resource.path}' is not valid: {exc.message}", where) from None
@@ -205,18 +175,11 @@ def _wait(services: Services, operation: str, what: str) -> None:
 
 def _apply(services: Services, caller: Caller, sub: str, rg: str, step: _Step) -> bool:
     """Create or update one resource; True when it was created (so a rollback removes it)."""
-    names, body = step.resource.names, step.body
-    if isinstance(body, WorkspaceBody):
-        return workspaces.put_workspace(services, caller, sub, rg, names[0], body)[1]
-    if isinstance(body, MarketplaceSubscriptionBody):
-        return marketplace.put_subscription(services, caller, sub, rg, names[0], names[1], body)[1]
-    if isinstance(body, ConnectionBody):
-        return connections.put_connection(services, caller, sub, rg, names[0], names[1], body)[1]
-    assert isinstance(body, EndpointBody)
-    _, created, operation = endpoints.put_endpoint(services, caller, sub, rg, names[0], names[1], body)
+    names = tuple(step.resource.names)
+    created, operation = DEPLOYABLE[step.kind].put(services, caller, sub, rg, names, step.body)
     if operation is not None:
         try:
-            _wait(services, operation, f"Serverless endpoint '{names[1]}'")
+            _wait(services, operation, f"{step.kind.label.capitalize()} '{names[-1]}'")
         except MaasError:
             if created:  # it exists, Failed: this deployment made it, so it removes it
                 _remove(services, caller, sub, rg, step.resource)
@@ -225,20 +188,12 @@ def _apply(services: Services, caller: Caller, sub: str, rg: str, step: _Step) -
 
 
 def _remove(services: Services, caller: Caller, sub: str, rg: str, resource: PlannedResource) -> None:
-    names, type_ = resource.names, resource.type.lower()
-    removers: dict[str, Callable[[], Any]] = {
-        WORKSPACE_TYPE.lower(): lambda: workspaces.delete_workspace(services, caller, sub, rg, names[0]),
-        MARKETPLACE_SUBSCRIPTION_TYPE.lower(): lambda: marketplace.delete_subscription(
-            services, caller, sub, rg, names[0], names[1]
-        ),
-        CONNECTION_TYPE.lower(): lambda: connections.delete_connection(services, caller, sub, rg, *names),
-    }
-    if type_ in removers:
-        removers[type_]()
-        return
-    found = endpoints.delete_endpoint(services, caller, sub, rg, names[0], names[1])
-    if found is not None:
-        _wait(services, found[0], f"Deleting serverless endpoint '{names[1]}'")
+    kind = by_type(resource.type)
+    assert kind is not None  # checked before anything was applied
+    names = tuple(resource.names)
+    operation = DEPLOYABLE[kind].delete(services, caller, sub, rg, names)
+    if operation is not None:
+        _wait(services, operation, f"Deleting {kind.label} '{names[-1]}'")
 
 
 def _failure(step: _Step, exc: MaasError) -> dict[str, Any]:

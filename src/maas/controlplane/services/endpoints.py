@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from maas.controlplane.domain.keys import key_digest, require_strong_key
-from maas.controlplane.domain.naming import ResourceKind, normalise_location, validate_name
 from maas.controlplane.domain.resources import ProvisioningState, Resource
 from maas.controlplane.services.accounts import require_paid_capable
 from maas.controlplane.services.catalog import MODEL_VERSION_IN_USE, resolve
@@ -46,6 +45,7 @@ from maas.controlplane.store.repository import KeyRecord, Repository
 from maas.core.crypto import Vault, new_key
 from maas.core.errors import BadRequest, Conflict, NotFound
 from maas.core.ids import ENDPOINT_TYPE, key_of, subscription_id, workspace_child_id, workspace_id
+from maas.protocol.management import kinds
 from maas.protocol.management.endpoints import (
     EndpointBody,
     EndpointState,
@@ -53,8 +53,9 @@ from maas.protocol.management.endpoints import (
     RegenerateKeysBody,
 )
 from maas.protocol.management.marketplace import SubscriptionStatus
+from maas.protocol.management.naming import ResourceKind, normalise_location, validate_name
 
-ACTION = "Microsoft.MachineLearningServices/workspaces/serverlessEndpoints"
+ACTION = kinds.SERVERLESS_ENDPOINT.action
 NAME_IN_REGION = "endpoint-name-in-region"
 MODEL_IN_WORKSPACE = "endpoint-model-in-workspace"
 

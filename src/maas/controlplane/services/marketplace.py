@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from maas.controlplane.domain.naming import ResourceKind, validate_name
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.accounts import require_paid_capable
 from maas.controlplane.services.catalog import resolve
@@ -43,10 +42,12 @@ from maas.core.ids import (
     workspace_child_id,
     workspace_id,
 )
+from maas.protocol.management import kinds
 from maas.protocol.management.endpoints import EndpointState
 from maas.protocol.management.marketplace import MarketplaceSubscriptionBody, SubscriptionStatus
+from maas.protocol.management.naming import ResourceKind, validate_name
 
-ACTION = "Microsoft.MachineLearningServices/workspaces/marketplaceModelSubscriptions"
+ACTION = kinds.MARKETPLACE_SUBSCRIPTION.action
 ONE_PER_OFFER = "subscription-per-offer"
 
 

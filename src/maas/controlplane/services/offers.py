@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from maas.controlplane.domain.naming import ResourceKind, normalise_location, validate_name
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.catalog import resolve
 from maas.controlplane.services.context import (
@@ -18,9 +17,11 @@ from maas.controlplane.services.context import (
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest, Conflict
 from maas.core.ids import OFFER_TYPE, ModelId, key_of, offer_id
+from maas.protocol.management import kinds
 from maas.protocol.management.marketplace import OfferBody, OfferKind
+from maas.protocol.management.naming import ResourceKind, normalise_location, validate_name
 
-OFFERS = "Microsoft.MaaS/offers"
+OFFERS = kinds.OFFER.action
 OFFER_FOR_MODEL = "offer-for-model"
 OFFER_IN_USE = "offer-in-use"
 

@@ -11,6 +11,7 @@ from maas.controlplane.services.context import Caller, Page, Services, require_r
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest
 from maas.core.ids import resource_group_id, subscription_id
+from maas.protocol.management.kinds import by_type
 
 _CLAUSE = re.compile(r"^\s*(resourceType|name|location)\s+(eq|ne)\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
 _FIELDS = {"resourcetype": "type", "name": "name", "location": "location"}
@@ -42,6 +43,12 @@ def _matches(resource: Resource, clauses: list[tuple[str, bool, str]]) -> bool:
     return True
 
 
+def _read_action(arm_type: str) -> str:
+    """The kind's read action (marketplace subscriptions read as `.../marketplaceModelSubscriptions/read`)."""
+    kind = by_type(arm_type)
+    return kind.read if kind is not None else f"{arm_type}/read"
+
+
 def list_resources(
     services: Services,
     caller: Caller,
@@ -63,7 +70,7 @@ def list_resources(
             if not batch:
                 break
             for resource in batch:
-                if _matches(resource, clauses) and caller.can(f"{resource.type}/read", resource.id):
+                if _matches(resource, clauses) and caller.can(_read_action(resource.type), resource.id):
                     items.append(resource)
             cursor = batch[-1].key
     more = len(items) > limit

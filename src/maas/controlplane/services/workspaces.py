@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from maas.controlplane.domain.naming import ResourceKind, normalise_location, validate_name
 from maas.controlplane.services.context import (
     Caller,
     Services,
@@ -22,9 +21,11 @@ from maas.controlplane.services.context import (
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import Conflict
 from maas.core.ids import WORKSPACE_TYPE, resource_group_id, workspace_id
+from maas.protocol.management import kinds
+from maas.protocol.management.naming import ResourceKind, normalise_location, validate_name
 from maas.protocol.management.workspaces import WorkspaceBody
 
-WORKSPACES = "Microsoft.MachineLearningServices/workspaces"
+WORKSPACES = kinds.WORKSPACE.action
 DISCOVERY_PATH = "/discovery"
 
 

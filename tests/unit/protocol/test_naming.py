@@ -1,11 +1,11 @@
-"""Unit tests for maas.controlplane.domain.naming (resource name rules)."""
+"""Unit tests for maas.protocol.management.naming (resource name rules)."""
 
 from __future__ import annotations
 
 import pytest
 
-from maas.controlplane.domain.naming import ResourceKind, validate_name
 from maas.core.errors import BadRequest
+from maas.protocol.management.naming import ResourceKind, validate_name
 
 K = ResourceKind
 GUID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
