@@ -1,11 +1,12 @@
 """The MaaS Python SDK: clients shaped like Azure's (azure-ai-ml, azure-mgmt-costmanagement),
-over a MaaS server.
+over a MaaS server, and `ArmClient` for any other ARM resource by its path.
 
 The public names are exactly `__all__`; the modules behind them are implementation detail.
 """
 
 from __future__ import annotations
 
+from maas.sdk.arm import ArmClient
 from maas.sdk.client import MLClient
 from maas.sdk.costs import CostManagementClient, QueryColumn, QueryOperations, QueryResult
 from maas.sdk.credentials import AccessToken, MaasTokenCredential, TokenCredential
@@ -23,6 +24,7 @@ from maas.sdk.pollers import LROPoller
 
 __all__ = [
     "AccessToken",
+    "ArmClient",
     "CostManagementClient",
     "EndpointAuthKeys",
     "HttpResponseError",

@@ -9,7 +9,8 @@ never goes anywhere else.
 
 from __future__ import annotations
 
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,7 +18,7 @@ import httpx
 from maas.sdk.credentials import MANAGEMENT_SCOPE, TokenCredential
 from maas.sdk.errors import HttpResponseError, ServiceRequestError
 
-__all__ = ["API_VERSION", "Transport"]
+__all__ = ["API_VERSION", "Transport", "TransportClient"]
 
 API_VERSION = "2024-01-01-preview"
 
@@ -47,10 +48,13 @@ class Transport:
         path = parts.path.removeprefix(base_path) if base_path and parts.scheme else parts.path
         return path + (f"?{parts.query}" if parts.query else "")
 
-    def send(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        """One request; any status of 400 or more raises `HttpResponseError`."""
+    def send(
+        self, method: str, path: str, body: Any = None, *, api_version: str | None = None
+    ) -> httpx.Response:
+        """One request; any status of 400 or more raises `HttpResponseError`. `api_version`
+        replaces the client's for this request (a path that carries one keeps its own)."""
         token = self._credential.get_token(MANAGEMENT_SCOPE).token
-        params = None if "api-version=" in path else {"api-version": self.api_version}
+        params = None if "api-version=" in path else {"api-version": api_version or self.api_version}
         try:
             response = self._http.request(
                 method,
@@ -81,3 +85,21 @@ class Transport:
 
     def close(self) -> None:
         self._http.close()
+
+
+class TransportClient:
+    """What every SDK client that owns a `Transport` does with it: close it, also as a context
+    manager (`with MLClient(...) as client:`)."""
+
+    _transport: Transport
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -4,18 +4,16 @@
                       base_url="https://maas.example:8443")
     client.marketplace_subscriptions / serverless_endpoints / connections / workspaces
 
-HTTP goes through `maas.sdk._transport.Transport`, with `api-version=2024-01-01-preview` (what
-azure-ai-ml sends).
+HTTP goes through `maas.sdk.arm.ArmClient` (its pager and long-running-operation poller) over
+`maas.sdk._transport.Transport`, with `api-version=2024-01-01-preview` (what azure-ai-ml sends).
 """
 
 from __future__ import annotations
 
-import os
-from types import TracebackType
-
 import httpx
 
-from maas.sdk._transport import API_VERSION, Transport
+from maas.sdk._transport import API_VERSION, Transport, TransportClient
+from maas.sdk.arm import ArmClient
 from maas.sdk.credentials import TokenCredential
 from maas.sdk.errors import MaasClientError
 from maas.sdk.operations import (
@@ -28,10 +26,9 @@ from maas.sdk.operations import (
 )
 
 __all__ = ["API_VERSION", "MLClient", "Transport"]
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
-class MLClient:
+class MLClient(TransportClient):
     """A client for one subscription (account), and optionally one resource group and workspace.
 
     `base_url` defaults to $MAAS_URL, else http://127.0.0.1:8000; `verify` (a CA bundle path or
@@ -58,17 +55,15 @@ class MLClient:
         self.subscription_id = subscription_id
         self.resource_group_name = resource_group_name
         self.workspace_name = workspace_name
-        if verify is None:
-            bundle = os.environ.get("MAAS_CA_BUNDLE") or os.environ.get("REQUESTS_CA_BUNDLE")
-            verify = bundle or True
-        self._transport = Transport(
+        self._arm = ArmClient(
             credential,
-            base_url or os.environ.get("MAAS_URL") or DEFAULT_BASE_URL,
+            base_url,
             verify=verify,
             timeout=timeout,
+            polling_interval=polling_interval,
             transport=transport,
         )
-        self._polling_interval = polling_interval
+        self._transport = self._arm._transport
         self.marketplace_subscriptions = MarketplaceSubscriptionOperations(self)
         self.serverless_endpoints = ServerlessEndpointOperations(self)
         self.connections = ConnectionsOperations(self)
@@ -89,17 +84,6 @@ class MLClient:
         if not name:
             raise MaasClientError("MLClient needs a workspace_name for this operation.")
         return f"{self._group_path()}/providers/{ML}/workspaces/{segment(name)}"
-
-    def close(self) -> None:
-        self._transport.close()
-
-    def __enter__(self) -> MLClient:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from maas.sdk._transport import Transport
+from maas.sdk._transport import Transport, TransportClient
 from maas.sdk.credentials import TokenCredential
 
 API_VERSION = "2023-11-01"
@@ -81,7 +80,7 @@ class QueryOperations:
         return QueryResult.from_wire(body) if body is not None else QueryResult()
 
 
-class CostManagementClient:
+class CostManagementClient(TransportClient):
     """A client for a MaaS server's Cost Management API. Close it (or use `with`) when done."""
 
     def __init__(
@@ -102,14 +101,3 @@ class CostManagementClient:
     def send(self, method: str, path: str, body: Any = None) -> Any:
         """One request with the credential's token; the JSON answer, or None when it is empty."""
         return Transport.json(self._transport.send(method, path, body))
-
-    def close(self) -> None:
-        self._transport.close()
-
-    def __enter__(self) -> CostManagementClient:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

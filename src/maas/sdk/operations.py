@@ -4,15 +4,14 @@ Each method is one ARM call (or a poller over one) under the client's workspace;
 `nextLink` lazily. Long-running calls return `LROPoller`s: an endpoint's create and delete poll
 `Azure-AsyncOperation` (the server answers 201/202 and finishes in the background); a
 subscription's create, a key regeneration and a 204 DELETE are already done when they return.
+Paging and polling are `ArmClient`'s, so the SDK has one of each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import httpx
 
 from maas.sdk.entities import (
     EndpointAuthKeys,
@@ -34,7 +33,6 @@ __all__ = [
     "WorkspaceOperations",
 ]
 
-T = TypeVar("T")
 _KEY_TYPES = {"primary": "Primary", "secondary": "Secondary"}
 
 
@@ -57,48 +55,12 @@ class _Operations:
 
     def __init__(self, client: MLClient) -> None:
         self._client = client
+        self._arm = client._arm
         self._transport = client._transport
 
     def _path(self, name: str | None = None) -> str:
         path = f"{self._client._workspace_path()}/{self._collection}"
         return path if name is None else f"{path}/{_name(name)}"
-
-    def _json(self, method: str, path: str, body: Any = None) -> Any:
-        return self._transport.json(self._transport.send(method, path, body))
-
-    def _pages(self, path: str, read: Callable[[Mapping[str, Any]], T]) -> Iterator[T]:
-        next_path: str | None = path
-        while next_path:
-            page = self._json("GET", next_path) or {}
-            for item in page.get("value") or []:
-                yield read(item)
-            link = page.get("nextLink")
-            next_path = self._transport.local(link) if link else None
-
-    def _poller(self, response: httpx.Response, resolve: Callable[[], T]) -> LROPoller[T]:
-        """A poller over the operation `response` started (done at once when it has no URL)."""
-        url = response.headers.get("Azure-AsyncOperation")
-        if not url:
-            return LROPoller(resolve)
-        status_path = self._transport.local(url)
-
-        def poll() -> tuple[dict[str, Any], float]:
-            answer = self._transport.send("GET", status_path)
-            return self._transport.json(answer) or {}, _retry_after(answer)
-
-        return LROPoller(
-            resolve,
-            poll=poll,
-            interval=_retry_after(response),
-            max_interval=self._client._polling_interval,
-        )
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return float(response.headers.get("Retry-After", "1"))
-    except ValueError:
-        return 1.0
 
 
 class MarketplaceSubscriptionOperations(_Operations):
@@ -114,16 +76,16 @@ class MarketplaceSubscriptionOperations(_Operations):
         created = MarketplaceSubscription._from_rest(self._transport.json(response) or {})
         if "Azure-AsyncOperation" not in response.headers:
             return LROPoller.finished(created)
-        return self._poller(response, lambda: self.get(sub.name))
+        return self._arm._poller(response, lambda: self.get(sub.name))
 
     def get(self, name: str) -> MarketplaceSubscription:
-        return MarketplaceSubscription._from_rest(self._json("GET", self._path(name)))
+        return MarketplaceSubscription._from_rest(self._arm.request("GET", self._path(name)))
 
     def list(self) -> Iterator[MarketplaceSubscription]:
-        return self._pages(self._path(), MarketplaceSubscription._from_rest)
+        return self._arm._pages(self._path(), MarketplaceSubscription._from_rest)
 
     def begin_delete(self, name: str) -> LROPoller[None]:
-        return self._poller(self._transport.send("DELETE", self._path(name)), lambda: None)
+        return self._arm._poller(self._transport.send("DELETE", self._path(name)), lambda: None)
 
 
 class ServerlessEndpointOperations(_Operations):
@@ -137,16 +99,16 @@ class ServerlessEndpointOperations(_Operations):
         response = self._transport.send("PUT", self._path(endpoint.name), endpoint._to_rest())
         if "Azure-AsyncOperation" not in response.headers:
             return LROPoller.finished(ServerlessEndpoint._from_rest(self._transport.json(response) or {}))
-        return self._poller(response, lambda: self.get(endpoint.name))
+        return self._arm._poller(response, lambda: self.get(endpoint.name))
 
     def get(self, name: str) -> ServerlessEndpoint:
-        return ServerlessEndpoint._from_rest(self._json("GET", self._path(name)))
+        return ServerlessEndpoint._from_rest(self._arm.request("GET", self._path(name)))
 
     def list(self) -> Iterator[ServerlessEndpoint]:
-        return self._pages(self._path(), ServerlessEndpoint._from_rest)
+        return self._arm._pages(self._path(), ServerlessEndpoint._from_rest)
 
     def get_keys(self, name: str) -> EndpointAuthKeys:
-        return EndpointAuthKeys._from_rest(self._json("POST", self._path(name) + "/listKeys") or {})
+        return EndpointAuthKeys._from_rest(self._arm.request("POST", self._path(name) + "/listKeys") or {})
 
     def begin_regenerate_keys(self, name: str, *, key_type: str = "primary") -> LROPoller[EndpointAuthKeys]:
         wire_type = _KEY_TYPES.get(key_type.lower())
@@ -154,11 +116,11 @@ class ServerlessEndpointOperations(_Operations):
             raise ValidationError(f"key_type must be 'primary' or 'secondary', not {key_type!r}.")
         response = self._transport.send("POST", self._path(name) + "/regenerateKeys", {"keyType": wire_type})
         if "Azure-AsyncOperation" in response.headers:
-            return self._poller(response, lambda: self.get_keys(name))
+            return self._arm._poller(response, lambda: self.get_keys(name))
         return LROPoller.finished(EndpointAuthKeys._from_rest(self._transport.json(response) or {}))
 
     def begin_delete(self, name: str) -> LROPoller[None]:
-        return self._poller(self._transport.send("DELETE", self._path(name)), lambda: None)
+        return self._arm._poller(self._transport.send("DELETE", self._path(name)), lambda: None)
 
 
 class ConnectionsOperations(_Operations):
@@ -167,16 +129,18 @@ class ConnectionsOperations(_Operations):
     _collection = "connections"
 
     def create_or_update(self, connection: ServerlessConnection) -> ServerlessConnection:
-        body = self._json("PUT", self._path(connection.name), connection._to_rest())
+        body = self._arm.request("PUT", self._path(connection.name), connection._to_rest())
         return ServerlessConnection._from_rest(body or {})
 
     def get(self, name: str, *, populate_secrets: bool = False) -> ServerlessConnection:
         if populate_secrets:
-            return ServerlessConnection._from_rest(self._json("POST", self._path(name) + "/listsecrets"))
-        return ServerlessConnection._from_rest(self._json("GET", self._path(name)))
+            return ServerlessConnection._from_rest(
+                self._arm.request("POST", self._path(name) + "/listsecrets")
+            )
+        return ServerlessConnection._from_rest(self._arm.request("GET", self._path(name)))
 
     def list(self) -> Iterator[ServerlessConnection]:
-        return self._pages(self._path(), ServerlessConnection._from_rest)
+        return self._arm._pages(self._path(), ServerlessConnection._from_rest)
 
     def delete(self, name: str) -> None:
         self._transport.send("DELETE", self._path(name))
@@ -186,7 +150,9 @@ class WorkspaceOperations(_Operations):
     """`client.workspaces`: read the client's workspace, or the workspaces of its group."""
 
     def get(self, name: str | None = None) -> Workspace:
-        return Workspace._from_rest(self._json("GET", self._client._workspace_path(name)))
+        return Workspace._from_rest(self._arm.request("GET", self._client._workspace_path(name)))
 
     def list(self) -> Iterator[Workspace]:
-        return self._pages(f"{self._client._group_path()}/providers/{ML}/workspaces", Workspace._from_rest)
+        return self._arm._pages(
+            f"{self._client._group_path()}/providers/{ML}/workspaces", Workspace._from_rest
+        )

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from maas.sdk.errors import HttpResponseError, MaasClientError
+from maas.sdk.errors import ErrorDetail, HttpResponseError, MaasClientError
 
 __all__ = ["LROPoller"]
 
@@ -65,13 +65,12 @@ class LROPoller(Generic[T]):
         self._status = status if status in TERMINAL else "InProgress"
         self._interval = self._bounded(retry_after)
         if self._status in ("Failed", "Canceled"):
-            error = body.get("error") or {}
-            self._error = HttpResponseError(
-                str(error.get("message") or f"The operation ended {self._status}."),
-                status_code=200,
-                code=str(error.get("code") or f"Operation{self._status}"),
-                target=error.get("target"),
+            error = ErrorDetail._from_wire(
+                body.get("error") or {},
+                code=f"Operation{self._status}",
+                message=f"The operation ended {self._status}.",
             )
+            self._error = HttpResponseError.from_error(error, status_code=200)
 
     def status(self) -> str:
         """The operation's status, after one poll when it was still in progress."""

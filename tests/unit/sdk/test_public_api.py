@@ -24,6 +24,7 @@ from maas.sdk import (
 
 EXPECTED = {
     "AccessToken",
+    "ArmClient",
     "CostManagementClient",
     "EndpointAuthKeys",
     "HttpResponseError",
@@ -68,7 +69,17 @@ def test_all_is_exactly_the_public_names() -> None:
     for name in maas.sdk.__all__:
         assert getattr(maas.sdk, name).__module__.startswith("maas.sdk.")
     public = {n for n in vars(maas.sdk) if not n.startswith("_")} - {"annotations"}
-    modules = {"client", "costs", "credentials", "entities", "errors", "loaders", "operations", "pollers"}
+    modules = {
+        "arm",
+        "client",
+        "costs",
+        "credentials",
+        "entities",
+        "errors",
+        "loaders",
+        "operations",
+        "pollers",
+    }
     assert public - modules <= EXPECTED
 
 
