@@ -58,7 +58,7 @@ _SCOPE = re.compile(
 
 # -- scope ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Scope:
+class CostScope:
     id: str
     subscription: str
     resource_group: str | None = None
@@ -79,7 +79,7 @@ class Scope:
         return out
 
 
-def parse_scope(scope: str) -> Scope:
+def parse_scope(scope: str) -> CostScope:
     """The usage a scope covers; anything but the five shapes below is a 400."""
     text = "/" + scope.strip("/")
     match = _SCOPE.fullmatch(text)
@@ -91,7 +91,7 @@ def parse_scope(scope: str) -> Scope:
             "serverlessEndpoints/{name}) or a SaaS resource (…/providers/Microsoft.SaaS/resources/{name}).",
             target="scope",
         )
-    return Scope(
+    return CostScope(
         id=text,
         subscription=match["sub"],
         resource_group=match["rg"],
@@ -214,7 +214,7 @@ def hour_range(timeframe: str, period: QueryTimePeriod | None, now: datetime) ->
 
 # -- the query --------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class Plan:
+class QueryPlan:
     """A validated query: what to select, group and sum, and which columns answer it."""
 
     first_hour: int
@@ -225,7 +225,7 @@ class Plan:
     where: ColumnElement[bool] | None = field(default=None)
 
 
-def plan_query(body: QueryDefinition, now: datetime) -> Plan:
+def plan_query(body: QueryDefinition, now: datetime) -> QueryPlan:
     first, last = hour_range(body.timeframe, body.time_period, now)
     dataset = body.dataset
     measures: list[tuple[str, str]] = []
@@ -250,7 +250,7 @@ def plan_query(body: QueryDefinition, now: datetime) -> Plan:
             raise BadRequest(f"'{grouping.name}' is grouped by twice.", target=f"{target}.name")
         groups.append((shown, found))
     where = _filter(dataset.filter, "dataset.filter") if dataset.filter is not None else None
-    return Plan(
+    return QueryPlan(
         first, last, tuple(measures) or (_MEASURES["pretaxcost"],), tuple(groups), dataset.granularity, where
     )
 
@@ -268,7 +268,7 @@ def _filter(node: QueryFilter, target: str) -> ColumnElement[bool]:
     return found.matches(node.dimensions.values)
 
 
-def columns(plan: Plan) -> list[dict[str, str]]:
+def columns(plan: QueryPlan) -> list[dict[str, str]]:
     """Aggregated columns, then grouping columns, then the time column, then Currency (§4)."""
     out = [{"name": name, "type": "Number"} for name, _ in plan.measures]
     out += [{"name": name, "type": "String"} for name, _ in plan.groups]
@@ -279,7 +279,7 @@ def columns(plan: Plan) -> list[dict[str, str]]:
     return out
 
 
-def statement(scope: Scope, plan: Plan) -> Select[Any]:
+def statement(scope: CostScope, plan: QueryPlan) -> Select[Any]:
     """Quantities summed per group, time bucket, unit price and currency, within the scope."""
     keys: list[ColumnElement[Any]] = [d.column.label(f"g{i}") for i, (_, d) in enumerate(plan.groups)]
     if plan.granularity == "Hourly":
@@ -300,7 +300,7 @@ def _when(granularity: str, bucket: int) -> int | str:
     return int(day.strftime("%Y%m%d")) if granularity == "Daily" else day.strftime("%Y-%m-01T00:00:00")
 
 
-def rows_of(plan: Plan, found: Sequence[Sequence[Any]]) -> list[list[Any]]:
+def rows_of(plan: QueryPlan, found: Sequence[Sequence[Any]]) -> list[list[Any]]:
     """The answer's rows: exact `Decimal` sums per group, time and currency, emitted as floats."""
     width = len(plan.groups)
     sums: dict[tuple[Any, tuple[str, ...], str], list[Any]] = {}

@@ -21,7 +21,6 @@ from typing import Any
 
 INPUT_TOKENS = "paygo-inference-input-tokens"
 OUTPUT_TOKENS = "paygo-inference-output-tokens"
-INFERENCE_METERS = (INPUT_TOKENS, OUTPUT_TOKENS)
 FREE_INPUT_TOKENS = "free-inference-input-tokens"
 FREE_OUTPUT_TOKENS = "free-inference-output-tokens"
 FREE_METERS = {INPUT_TOKENS: FREE_INPUT_TOKENS, OUTPUT_TOKENS: FREE_OUTPUT_TOKENS}

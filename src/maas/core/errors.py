@@ -13,7 +13,7 @@ inference envelope on the gateway). Nothing below a router raises an HTTP except
     ├── PayloadTooLarge      413    RequestTooLarge
     ├── UnsupportedMediaType 415    a body that is not JSON
     ├── Unprocessable        422    UnprocessableEntity
-    ├── TooManyRequests      429    (quota; later)
+    ├── TooManyRequests      429    a quota window is full; too many wrong keys (Retry-After)
     ├── Unavailable          503    ServiceUnavailable
     ├── BadGateway           502    UpstreamError (an upstream model server failed)
     └── GatewayTimeout       504    UpstreamTimeout

@@ -29,7 +29,7 @@ _MASK = 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
-class Scope:
+class DeploymentScope:
     """Where a deployment runs: what resourceGroup(), subscription() and resourceId() see."""
 
     subscription_id: str
@@ -141,7 +141,7 @@ def _split_type(name: str, args: list[Any]) -> tuple[list[str], str, list[str]]:
     raise ExpressionError(f"The template function '{name}' needs a resource type such as 'Namespace/type'.")
 
 
-def resource_id(scope: Scope, args: list[Any]) -> str:
+def resource_id(scope: DeploymentScope, args: list[Any]) -> str:
     before, type_, names = _split_type("resourceId", args)
     if len(before) > 2:
         raise ExpressionError("The template function 'resourceId' takes at most a subscription and group.")
@@ -150,7 +150,7 @@ def resource_id(scope: Scope, args: list[Any]) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}" + _typed_path("resourceId", type_, names)
 
 
-def subscription_resource_id(scope: Scope, args: list[Any]) -> str:
+def subscription_resource_id(scope: DeploymentScope, args: list[Any]) -> str:
     before, type_, names = _split_type("subscriptionResourceId", args)
     if len(before) > 1:
         raise ExpressionError("The template function 'subscriptionResourceId' takes one subscription id.")
@@ -199,7 +199,7 @@ _lazy_if.lazy = True  # type: ignore[attr-defined]
 
 
 def function_table(
-    scope: Scope, parameter: Callable[[str], Any], variable: Callable[[str], Any]
+    scope: DeploymentScope, parameter: Callable[[str], Any], variable: Callable[[str], Any]
 ) -> dict[str, Function]:
     def _rg() -> dict[str, Any]:
         return {

@@ -27,7 +27,7 @@ from maas.templates import limits
 from maas.templates import parameters as params
 from maas.templates.errors import FAILED, ExpressionError, TemplateError
 from maas.templates.expressions import evaluate_string, type_name
-from maas.templates.functions import Scope, function_table
+from maas.templates.functions import DeploymentScope, function_table
 
 _TOP = {"$schema", "contentversion", "apiprofile", "metadata", "parameters", "variables", "functions"}
 _TOP |= {"resources", "outputs"}
@@ -50,7 +50,7 @@ class PlannedResource:
 
 
 @dataclass(frozen=True)
-class Plan:
+class DeploymentPlan:
     resources: list[PlannedResource]
     parameters: dict[str, Any]  # as a deployment echoes them: {"name": {"type", "value"}}
     outputs: dict[str, Any]  # {"name": {"type": "String", "value": …}}
@@ -68,7 +68,7 @@ def template_hash(template: Any, canonical: str | None = None) -> str:
 
 
 class _Evaluator:
-    def __init__(self, template: Mapping[str, Any], scope: Scope) -> None:
+    def __init__(self, template: Mapping[str, Any], scope: DeploymentScope) -> None:
         self.declared = params.declarations(template.get("parameters"))
         self.values: Mapping[str, Any] = {}
         raw_variables = template.get("variables") or {}
@@ -154,7 +154,7 @@ class _Draft:
     skipped: bool = False  # its condition was false
 
 
-def _resource_id(scope: Scope, type_: str, names: list[str]) -> str:
+def _resource_id(scope: DeploymentScope, type_: str, names: list[str]) -> str:
     segments = type_.split("/")
     group = f"/subscriptions/{scope.subscription_id}/resourceGroups/{scope.resource_group}"
     out = f"{group}/providers/{segments[0]}"
@@ -164,7 +164,7 @@ def _resource_id(scope: Scope, type_: str, names: list[str]) -> str:
 
 
 def _collect(
-    ev: _Evaluator, scope: Scope, raw: Any, path: str, parent: PlannedResource | None, depth: int
+    ev: _Evaluator, scope: DeploymentScope, raw: Any, path: str, parent: PlannedResource | None, depth: int
 ) -> list[_Draft]:
     if not isinstance(raw, list):
         raise TemplateError(FAILED + "'resources' must be an array.", path)
@@ -347,14 +347,14 @@ def _outputs(ev: _Evaluator, raw: Any) -> dict[str, Any]:
     return out
 
 
-def plan(template: Any, supplied: Any, scope: Scope) -> Plan:
+def plan(template: Any, supplied: Any, scope: DeploymentScope) -> DeploymentPlan:
     try:
         return _plan(template, supplied, scope)
     except RecursionError:
         raise TemplateError(FAILED + "The template nests too deeply to evaluate.", "template") from None
 
 
-def _plan(template: Any, supplied: Any, scope: Scope) -> Plan:
+def _plan(template: Any, supplied: Any, scope: DeploymentScope) -> DeploymentPlan:
     if not isinstance(template, dict):
         raise TemplateError(FAILED + "The template must be a JSON object.", "template")
     canonical = _canonical(template)
@@ -384,7 +384,7 @@ def _plan(template: Any, supplied: Any, scope: Scope) -> Plan:
     for _key, (real, _raw) in ev.raw_variables.items():
         ev.resolve(real)
     resources = _order(_collect(ev, scope, template["resources"], "resources", None, 1))
-    result = Plan(
+    result = DeploymentPlan(
         resources=resources,
         parameters=params.echo(ev.declared, ev.values),
         outputs=_outputs(ev, template.get("outputs")),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from maas.billing.costs import (
-    Plan,
+    QueryPlan,
     columns,
     dimension,
     hour_of,
@@ -248,7 +248,7 @@ def test_bad_datasets_name_the_field(dataset: dict[str, Any], target: str) -> No
 
 
 # -- rows -------------------------------------------------------------------------------------
-def plan(granularity: str | None, groups: int = 0) -> Plan:
+def plan(granularity: str | None, groups: int = 0) -> QueryPlan:
     names = ["Meter", "ResourceGroup"][:groups]
     return plan_query(
         body(

@@ -8,9 +8,9 @@ import pytest
 
 from maas.templates.errors import ExpressionError
 from maas.templates.expressions import evaluate_string
-from maas.templates.functions import Scope, function_table, guid, unique_string
+from maas.templates.functions import DeploymentScope, function_table, guid, unique_string
 
-SCOPE = Scope(
+SCOPE = DeploymentScope(
     "sub-1", "my-rg", "eastus2", tenant_id="tenant-1", subscription_name="Dev", deployment_name="d1"
 )
 TABLE = function_table(SCOPE, lambda name: {"p": "P"}[name], lambda name: {"v": [1, 2]}[name])

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from maas.templates import Scope, TemplateError, TemplateTooLarge, plan
+from maas.templates import DeploymentScope, TemplateError, TemplateTooLarge, plan
 from maas.templates.limits import MAX_STRING, Budget, size
 
-SCOPE = Scope("sub-1", "rg1", "eastus2")
+SCOPE = DeploymentScope("sub-1", "rg1", "eastus2")
 CONN = "Microsoft.MachineLearningServices/workspaces/connections"
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from maas.templates import Scope, TemplateError, plan
+from maas.templates import DeploymentScope, TemplateError, plan
 
-SCOPE = Scope("sub-1", "rg1", "eastus2")
+SCOPE = DeploymentScope("sub-1", "rg1", "eastus2")
 WS = "Microsoft.MachineLearningServices/workspaces"
 EP = f"{WS}/serverlessEndpoints"
 RG_ID = "/subscriptions/sub-1/resourceGroups/rg1/providers/Microsoft.MachineLearningServices"

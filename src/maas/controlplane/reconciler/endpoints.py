@@ -2,7 +2,8 @@
 
 Today an endpoint needs no compute of its own (pools are shared and start on demand), so the
 step checks that what it stands on still holds: its offer and, for marketplace offers, its
-subscription. The serverless pool plugs in here to warm a replica where the operator pins one.
+subscription. Replicas are not started here: a pool starts on an endpoint's first request, and
+models the operator pins (`serving.keepAlive: pinned`) are warmed when the server starts.
 """
 
 from __future__ import annotations

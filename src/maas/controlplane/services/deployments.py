@@ -43,7 +43,7 @@ from maas.protocol.management.arm import parse_body
 from maas.protocol.management.deployments import DeploymentBody
 from maas.protocol.management.kinds import Kind, by_type
 from maas.protocol.management.naming import ResourceKind, validate_name
-from maas.templates import Plan, PlannedResource, Scope, TemplateError, json_size, plan
+from maas.templates import DeploymentPlan, DeploymentScope, PlannedResource, TemplateError, json_size, plan
 
 ACTION = kinds.DEPLOYMENT.action
 WAIT_SECONDS = 120.0
@@ -64,7 +64,7 @@ def deployment_id(sub: str, rg: str, name: str) -> str:
 
 
 # -- checking before doing -----------------------------------------------------------------------
-def _scope(services: Services, sub: str, rg: str, name: str) -> Scope:
+def _scope(services: Services, sub: str, rg: str, name: str) -> DeploymentScope:
     with services.db.read() as connection:
         repo = Repository(connection)
         group = repo.get(resource_group_id(sub, rg))
@@ -72,7 +72,7 @@ def _scope(services: Services, sub: str, rg: str, name: str) -> Scope:
     if group is None:
         raise NotFound(f"Resource group '{rg}' could not be found.", code="ResourceGroupNotFound")
     display = str(account.properties.get("displayName", sub)) if account else sub
-    return Scope(
+    return DeploymentScope(
         sub,
         group.name,
         group.location or "",
@@ -107,7 +107,7 @@ def _check_resource(caller: Caller, resource: PlannedResource) -> _Step:
 
 def _prepare(
     services: Services, caller: Caller, sub: str, rg: str, name: str, body: DeploymentBody
-) -> tuple[Plan, list[_Step]]:
+) -> tuple[DeploymentPlan, list[_Step]]:
     props = body.properties
     if props.template_link is not None or props.parameters_link is not None:
         field = "templateLink" if props.template_link is not None else "parametersLink"
@@ -133,7 +133,7 @@ def _prepare(
     return planned, [_check_resource(caller, r) for r in planned.resources]
 
 
-def _check_record_size(planned: Plan) -> None:
+def _check_record_size(planned: DeploymentPlan) -> None:
     """Refuse a deployment whose record would keep more than MAX_RECORD_BYTES; target the biggest part."""
     limit = MAX_RECORD_BYTES
     refs = {r.id: json_size(_ref(r), limit) for r in planned.resources}

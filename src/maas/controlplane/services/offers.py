@@ -16,7 +16,7 @@ from maas.controlplane.services.context import (
 )
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest, Conflict
-from maas.core.ids import OFFER_TYPE, ModelId, key_of, offer_id
+from maas.core.ids import OFFER_TYPE, ModelId, offer_id
 from maas.protocol.management import kinds
 from maas.protocol.management.marketplace import OfferBody, OfferKind
 from maas.protocol.management.naming import ResourceKind, normalise_location, validate_name
@@ -134,7 +134,3 @@ def offer_for(repo: Repository, model: ModelId, *, target: str) -> Resource:
             target=target,
         )
     return offer
-
-
-def offer_key(offer: Resource) -> str:
-    return key_of(offer.id)
