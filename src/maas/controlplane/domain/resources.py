@@ -47,6 +47,14 @@ SYSTEM = Principal(
 )
 
 
+@dataclass(frozen=True)
+class Quota:
+    """A quota set on an endpoint through the API (else the platform's default applies)."""
+
+    tokens_per_minute: int
+    requests_per_minute: int
+
+
 @dataclass
 class Resource:
     id: str
@@ -70,6 +78,13 @@ class Resource:
     plan: dict[str, Any] | None = None
     generation: int = 1
     observed_generation: int = 0
+    # The platform's own bookkeeping, in typed columns and never shown to clients. Set on
+    # serverless endpoints only: the model version they serve, the offer they bill under, the
+    # quota set through the API, and whether the billing rule suspended them.
+    model_version_id: str | None = None
+    offer_id: str | None = None
+    quota: Quota | None = None
+    billing_suspended: bool = False
 
     @property
     def key(self) -> str:
@@ -98,9 +113,7 @@ class Resource:
             body["plan"] = self.plan
         body["tags"] = dict(self.tags)
         body["systemData"] = self.system_data()
-        # Keys starting with "_" are the platform's own bookkeeping, never shown to clients.
-        public = {k: v for k, v in self.properties.items() if not k.startswith("_")}
-        body["properties"] = {**public, "provisioningState": str(self.provisioning_state)}
+        body["properties"] = {**self.properties, "provisioningState": str(self.provisioning_state)}
         return body
 
     def to_generic(self) -> dict[str, Any]:

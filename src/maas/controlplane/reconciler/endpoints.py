@@ -21,7 +21,7 @@ class EndpointHandler:
         if resource.provisioning_state is ProvisioningState.DELETING:
             return Outcome(_delete)
         with services.db.read() as connection:
-            if Repository(connection).get(resource.properties.get("_modelVersionId", "")) is None:
+            if Repository(connection).get(resource.model_version_id or "") is None:
                 raise PermanentError("The model version this endpoint was created from no longer exists.")
         return Outcome(_online)
 

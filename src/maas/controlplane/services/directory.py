@@ -64,7 +64,7 @@ def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView 
         if endpoint is None:
             return None
         keys = repo.get_keys(endpoint.id)
-        version = repo.get(endpoint.properties.get("_modelVersionId", ""))
+        version = repo.get(endpoint.model_version_id or "")
         model = _model_view(services, repo, version) if version is not None else None
         billing = _billing_view(repo, endpoint)
     return EndpointView(
@@ -82,10 +82,9 @@ def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView 
 
 def _billing_view(repo: Repository, endpoint: Resource) -> BillingView:
     props = endpoint.properties
-    offer = repo.get(props.get("_offerId") or "")
+    offer = repo.get(endpoint.offer_id or "")
     subscription = repo.get(props.get("marketplaceSubscriptionId") or "")
     saas_id = subscription.properties.get("saasResourceId") if subscription is not None else None
-    quota = props.get("_quota") or {}
     return BillingView(
         # lower case, as ARM ids compare: cost queries group and filter on these
         subscription=(endpoint.subscription or "").lower(),
@@ -97,8 +96,8 @@ def _billing_view(repo: Repository, endpoint: Resource) -> BillingView:
             (str(m.get("meterId", "")), repr(m.get("pricePer1K", 0)), str(m.get("currency") or "USD"))
             for m in (offer.properties.get("meters", []) if offer is not None else [])
         ),
-        tokens_per_minute=quota.get("tokensPerMinute"),
-        requests_per_minute=quota.get("requestsPerMinute"),
+        tokens_per_minute=endpoint.quota.tokens_per_minute if endpoint.quota else None,
+        requests_per_minute=endpoint.quota.requests_per_minute if endpoint.quota else None,
     )
 
 
@@ -126,7 +125,7 @@ def pinned_models(services: Services) -> list[tuple[ModelView, str]]:
         for endpoint in repo.of_type(ENDPOINT_TYPE):
             if str(endpoint.provisioning_state) != "Succeeded" or not endpoint.location:
                 continue
-            version_id = str(endpoint.properties.get("_modelVersionId", ""))
+            version_id = endpoint.model_version_id or ""
             key = (version_id.lower(), endpoint.location.lower())
             if key in found:
                 continue

@@ -170,8 +170,6 @@ def _put_endpoint(
             "inferenceEndpoint": {"uri": target_uri(services, location, name), "headers": {}},
             "endpointState": str(EndpointState.CREATING),
             "marketplaceSubscriptionId": marketplace_subscription_id,
-            "_modelVersionId": version.id,
-            "_offerId": offer.id,
         }
         resource = new_resource(
             caller,
@@ -187,6 +185,8 @@ def _put_endpoint(
             kind=body.kind,
             sku=body.sku.model_dump(by_alias=True, exclude_none=True),
             tags=body.tags,
+            model_version_id=version.id,
+            offer_id=offer.id,
         )
         repo.insert(resource)
         _write_keys(services, repo, rid, new_key(), new_key())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from maas.controlplane.domain.resources import Quota, Resource
 from maas.controlplane.services.context import Caller, Services, require_resource, touch
 from maas.controlplane.services.endpoints import ACTION as ENDPOINTS
 from maas.controlplane.services.endpoints import endpoint_id
@@ -27,12 +28,12 @@ def quota_id(endpoint: str) -> str:
     return f"{endpoint}/providers/{QUOTAS}/default"
 
 
-def _limits(services: Services, properties: dict[str, Any]) -> tuple[int, int, bool]:
-    quota = properties.get("_quota") or {}
+def _limits(services: Services, endpoint: Resource) -> tuple[int, int, bool]:
+    """(tokens/min, requests/min, whether these are the platform's defaults)."""
+    if endpoint.quota is not None:
+        return endpoint.quota.tokens_per_minute, endpoint.quota.requests_per_minute, False
     settings = services.settings
-    tokens = int(quota.get("tokensPerMinute") or settings.quota_tokens_per_minute)
-    requests = int(quota.get("requestsPerMinute") or settings.quota_requests_per_minute)
-    return tokens, requests, not quota
+    return settings.quota_tokens_per_minute, settings.quota_requests_per_minute, True
 
 
 def _body(
@@ -69,7 +70,7 @@ def get_quota(services: Services, caller: Caller, sub: str, rg: str, ws: str, na
         repo = Repository(connection)
         endpoint = require_resource(repo, rid, "serverless endpoint")
         history = repo.quota_changes(rid)
-    return _body(endpoint.id, *_limits(services, endpoint.properties), history)
+    return _body(endpoint.id, *_limits(services, endpoint), history)
 
 
 def set_quota(
@@ -83,14 +84,11 @@ def set_quota(
         endpoint = require_resource(repo, rid, "serverless endpoint", for_update=True)
         if str(endpoint.provisioning_state) == "Deleting":
             raise Conflict(f"Endpoint '{name}' is being deleted.", code="ResourceBeingDeleted")
-        tokens, requests, _default = _limits(services, endpoint.properties)
+        tokens, requests, _default = _limits(services, endpoint)
         new_tokens = wanted.tokens_per_minute or tokens
         new_requests = wanted.requests_per_minute or requests
         if (new_tokens, new_requests) != (tokens, requests):
-            endpoint.properties = {
-                **endpoint.properties,
-                "_quota": {"tokensPerMinute": new_tokens, "requestsPerMinute": new_requests},
-            }
+            endpoint.quota = Quota(new_tokens, new_requests)
             touch(endpoint, caller)
             repo.save(endpoint)
             repo.add_quota_change(
@@ -107,6 +105,6 @@ def set_quota(
             )
             repo.log_activity(caller.principal.id, f"{QUOTAS}/write", quota_id(endpoint.id), "Succeeded")
         history = repo.quota_changes(rid)
-        result = _body(endpoint.id, *_limits(services, endpoint.properties), history)
+        result = _body(endpoint.id, *_limits(services, endpoint), history)
     services.endpoints_changed()  # this process's gateway applies the new limits at once
     return result

@@ -7,7 +7,7 @@ and every endpoint of a paid offer is Suspended: the gateway answers 403 `endpoi
 with a message saying why. Nothing is deleted. When a payment method is back, the same
 subscriptions return to Subscribed and the endpoints to Online, in one transaction.
 
-Endpoints carry `_billingSuspended` while suspended so that restoring touches only what this rule
+Endpoints carry `billing_suspended` (a column) while suspended so that restoring touches only what this rule
 suspended (an endpoint that is Unhealthy because its subscription was deleted stays Unhealthy),
 and so that the reconciler keeps a suspended endpoint Suspended when it finishes an update.
 """
@@ -22,8 +22,6 @@ from maas.core.ids import ENDPOINT_TYPE, MARKETPLACE_SUBSCRIPTION_TYPE, offer_id
 from maas.protocol.management.endpoints import EndpointState
 from maas.protocol.management.marketplace import SubscriptionStatus
 
-SUSPENDED_FLAG = "_billingSuspended"
-
 
 def apply(repo: Repository, caller: Caller, sub: str, can_pay: bool) -> int:
     """Suspend (or restore) the account's paid subscriptions and endpoints. Returns how many
@@ -35,7 +33,7 @@ def apply(repo: Repository, caller: Caller, sub: str, can_pay: bool) -> int:
         if offer is not None and is_paid(offer):
             changed += _subscription(repo, caller, subscription.id, can_pay)
     for found in repo.in_scope(sub, None, types=[ENDPOINT_TYPE]):
-        offer = repo.get(found.properties.get("_offerId") or "")
+        offer = repo.get(found.offer_id or "")
         if offer is not None and is_paid(offer):
             changed += _endpoint(repo, caller, found.id, can_pay)
     return changed
@@ -67,17 +65,15 @@ def _endpoint(repo: Repository, caller: Caller, rid: str, can_pay: bool) -> int:
     endpoint = repo.get(rid, for_update=True)
     if endpoint is None or endpoint.provisioning_state is ProvisioningState.DELETING:
         return 0
-    suspended = bool(endpoint.properties.get(SUSPENDED_FLAG))
-    if suspended == (not can_pay):
+    if endpoint.billing_suspended == (not can_pay):
         return 0
     properties = dict(endpoint.properties)
+    endpoint.billing_suspended = not can_pay
     if can_pay:
-        properties.pop(SUSPENDED_FLAG, None)
         endpoint.properties = properties
         if properties.get("endpointState") == EndpointState.SUSPENDED:
             properties["endpointState"] = str(settled_state(repo, endpoint))
     else:
-        properties[SUSPENDED_FLAG] = True
         if endpoint.provisioning_state is ProvisioningState.SUCCEEDED:
             properties["endpointState"] = str(EndpointState.SUSPENDED)
         endpoint.properties = properties
@@ -89,7 +85,7 @@ def _endpoint(repo: Repository, caller: Caller, rid: str, can_pay: bool) -> int:
 def settled_state(repo: Repository, endpoint: Resource) -> EndpointState:
     """The state of a provisioned endpoint: Suspended while its account cannot pay for it,
     Unhealthy when its marketplace subscription is gone, else Online."""
-    if endpoint.properties.get(SUSPENDED_FLAG):
+    if endpoint.billing_suspended:
         return EndpointState.SUSPENDED
     subscription_id = endpoint.properties.get("marketplaceSubscriptionId")
     if not subscription_id:

@@ -19,6 +19,7 @@ from maas.controlplane.domain.resources import (
     Principal,
     PrincipalType,
     ProvisioningState,
+    Quota,
     Resource,
 )
 from maas.controlplane.store import tables as t
@@ -55,6 +56,14 @@ def _resource(row: RowMapping) -> Resource:
         plan=row["plan"],
         generation=row["generation"],
         observed_generation=row["observed_generation"],
+        model_version_id=row["model_version_id"],
+        offer_id=row["offer_id"],
+        quota=(
+            Quota(row["quota_tokens_per_minute"], row["quota_requests_per_minute"])
+            if row["quota_tokens_per_minute"] is not None
+            else None
+        ),
+        billing_suspended=bool(row["billing_suspended"]),
     )
 
 
@@ -97,6 +106,11 @@ def _resource_row(resource: Resource) -> dict[str, Any]:
         "last_modified_at": resource.last_modified_at,
         "last_modified_by": resource.last_modified_by,
         "last_modified_by_type": resource.last_modified_by_type,
+        "model_version_id": resource.model_version_id,
+        "offer_id": resource.offer_id,
+        "quota_tokens_per_minute": resource.quota.tokens_per_minute if resource.quota else None,
+        "quota_requests_per_minute": resource.quota.requests_per_minute if resource.quota else None,
+        "billing_suspended": resource.billing_suspended,
     }
 
 

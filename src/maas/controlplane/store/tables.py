@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -56,6 +57,12 @@ resources = Table(
     Column("last_modified_at", DateTime(timezone=True), nullable=False),
     Column("last_modified_by", String(256), nullable=False),
     Column("last_modified_by_type", String(32), nullable=False),
+    # bookkeeping the API never shows (serverless endpoints): see domain.resources.Resource
+    Column("model_version_id", String(ID), nullable=True),
+    Column("offer_id", String(ID), nullable=True),
+    Column("quota_tokens_per_minute", BigInteger, nullable=True),
+    Column("quota_requests_per_minute", BigInteger, nullable=True),
+    Column("billing_suspended", Boolean, nullable=False, server_default=false()),
     Index("ix_resources_children", "parent_key", "type_key", "key"),
     Index("ix_resources_scope", "subscription", "resource_group", "key"),
     Index("ix_resources_state", "provisioning_state"),
