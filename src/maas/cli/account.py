@@ -8,9 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from maas.cli import config
-from maas.cli.client import Client
-from maas.cli.options import Output, OutputOpt, QueryOpt, SubOpt, TokenOpt, UrlOpt
-from maas.cli.output import emit, fail
+from maas.cli.connection import Connection, connected
+from maas.cli.errors import sdk_errors
+from maas.cli.options import Output, OutputOpt, QueryOpt, SubOpt, UrlOpt
+from maas.cli.output import emit, fail, required
+from maas.sdk import HttpResponseError
 
 KEYS_HELP = ", ".join(key + "=…" for key in config.DEFAULT_KEYS)
 account_app = typer.Typer(help="The account (subscription) commands use by default.", no_args_is_help=True)
@@ -31,15 +33,16 @@ def login(
 ) -> None:
     """Sign in to a MaaS server: check the token, store it with the URL and print the accounts
     (subscriptions) it can see, as `az login` does."""
-    profile = config.resolve(url=url)
+    # Its own --url/--token (not `@connected`'s): the token is what it stores, prompted for.
+    url = config.resolve(url=url).url
     if not token:
         token = typer.prompt("Token", hide_input=True)
-    client = Client(profile.url, token)
-    accounts = list(client.pages("/subscriptions"))
+    with Connection(url, token) as connection, sdk_errors():
+        accounts = list(connection.arm().list("/subscriptions"))
     data = _load()
-    data.update({"url": profile.url, "token": token})
+    data.update({"url": url, "token": token})
     path = config.save(data)
-    typer.echo(f"Logged in to {profile.url} (config in {path}).", err=True)
+    typer.echo(f"Logged in to {url} (config in {path}).", err=True)
     if not accounts:
         typer.echo(
             "No accounts on this server yet. An operator creates one with `maas account create "
@@ -72,13 +75,13 @@ def logout() -> None:
 
 
 @account_app.command("set")
+@connected
 def account_set(
+    connection: Connection,
     subscription: Annotated[str, typer.Option("--subscription", "-s", help="Account (subscription) id.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """Use this account by default."""
-    found = Client(url, token).request("GET", f"/subscriptions/{subscription}")
+    found = connection.arm().request("GET", f"/subscriptions/{subscription}")
     data = _load()
     data["subscription"] = found.get("subscriptionId") or subscription
     config.save(data)
@@ -94,19 +97,16 @@ OfferTypeOpt = Annotated[
 
 
 def _put_account(
-    subscription: str,
-    payment: str | None,
-    offer_type: str | None,
-    name: str | None,
-    url: str | None,
-    token: str | None,
+    connection: Connection, subscription: str, payment: str | None, offer_type: str | None, name: str | None
 ) -> Any:
-    client = Client(url, token)
+    client = connection.arm()
     path = f"/subscriptions/{subscription}"
     current: dict[str, Any] = {}
     if payment is None or offer_type is None:  # an update keeps what it does not change
-        response = client.http.get(path, params={"api-version": "2024-01-01-preview"})
-        current = response.json() if response.status_code == 200 else {}
+        try:
+            current = client.request("GET", path) or {}
+        except HttpResponseError:
+            current = {}
     billing = dict((current.get("properties") or {}).get("billingProfile") or {})
     if payment is not None:
         billing["paymentMethod"] = payment
@@ -120,52 +120,51 @@ def _put_account(
 
 
 @account_app.command("create")
+@connected
 def account_create(
+    connection: Connection,
     subscription: Annotated[str, typer.Option("--subscription", "-s", help="Account (subscription) id.")],
     payment_method: PaymentOpt = None,
     offer_type: OfferTypeOpt = None,
     display_name: Annotated[str | None, typer.Option("--display-name", help="A readable name.")] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """Operator: create an account (subscription) with its billing profile."""
-    emit(_put_account(subscription, payment_method, offer_type, display_name, url, token), output, query)
+    emit(_put_account(connection, subscription, payment_method, offer_type, display_name), output, query)
 
 
 @account_app.command("update")
+@connected
 def account_update(
+    connection: Connection,
     subscription: SubOpt = None,
     payment_method: PaymentOpt = None,
     offer_type: OfferTypeOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """Change the account's billing profile. Removing the payment method (`--payment-method None`)
     suspends its paid subscriptions and endpoints until one is back."""
-    profile = config.resolve(url=url, token=token, subscription=subscription)
-    if not profile.subscription:
-        fail("no account: pass --subscription or run `maas account set`", 2)
-    emit(_put_account(profile.subscription, payment_method, offer_type, None, url, token), output, query)
+    subscription = required(
+        subscription or connection.profile.subscription,
+        "no account: pass --subscription or run `maas account set`",
+    )
+    emit(_put_account(connection, subscription, payment_method, offer_type, None), output, query)
 
 
 @account_app.command("show")
+@connected
 def account_show(
-    subscription: SubOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
+    connection: Connection, subscription: SubOpt = None, output: OutputOpt = "json", query: QueryOpt = None
 ) -> None:
     """The account commands use: its id, state and the server it lives on."""
-    profile = config.resolve(url=url, token=token, subscription=subscription)
-    if not profile.subscription:
-        fail("no account set: run `maas account set --subscription ID`", 2)
-    found = Client(url, token).request("GET", f"/subscriptions/{profile.subscription}")
-    emit({**found, "url": profile.url}, output, query)
+    subscription = required(
+        subscription or connection.profile.subscription,
+        "no account set: run `maas account set --subscription ID`",
+    )
+    found = connection.arm().request("GET", f"/subscriptions/{subscription}")
+    emit({**found, "url": connection.profile.url}, output, query)
 
 
 def configure(

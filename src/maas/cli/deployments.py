@@ -9,23 +9,21 @@ the server as ARM errors whose target is the JSON path; they print with it.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from maas.cli import config
-from maas.cli.client import Client
-from maas.cli.options import GroupOpt, NoWaitOpt, OutputOpt, QueryOpt, SubOpt, TokenOpt, UrlOpt
-from maas.cli.output import emit, fail, progress
+from maas.cli.connection import Connection, connected
+from maas.cli.errors import sdk_errors
+from maas.cli.options import GroupOpt, NoWaitOpt, OutputOpt, QueryOpt, SubOpt
+from maas.cli.output import emit, fail, progress, required
 
 deployment_app = typer.Typer(help="ARM template deployments.", no_args_is_help=True)
 group_app = typer.Typer(help="Deployments into a resource group.", no_args_is_help=True)
 deployment_app.add_typer(group_app, name="group")
 
 API_VERSION = "2021-04-01"
-TERMINAL = ("Succeeded", "Failed", "Canceled")
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -92,30 +90,25 @@ def _path(sub: str, group: str, name: str | None = None) -> str:
     return f"{path}/{name}" if name else path
 
 
-def _scope(
-    subscription: str | None, group: str | None, url: str | None, token: str | None
-) -> tuple[str, str]:
-    profile = config.resolve(url=url, token=token, subscription=subscription, group=group)
-    if not profile.subscription:
-        fail("missing --subscription (or `maas account set --subscription ID`)", 2)
-    if not profile.group:
-        fail("missing -g/--resource-group (or `maas configure --defaults group=…`)", 2)
-    return profile.subscription, profile.group
-
-
-def _failure(deployment: dict[str, Any]) -> str:
-    error = (deployment.get("properties") or {}).get("error") or {}
-    message = f"({error.get('code', 'DeploymentFailed')}) {error.get('message', 'The deployment failed.')}"
-    if error.get("target"):
-        message += f" [target: {error['target']}]"
-    for detail in error.get("details") or []:
-        where = f" [target: {detail['target']}]" if detail.get("target") else ""
-        message += f"; ({detail.get('code')}) {detail.get('message')}{where}"
-    return message
+def _path_in(
+    connection: Connection, subscription: str | None, group: str | None, name: str | None = None
+) -> str:
+    """The deployments of the resource group the flags (or the defaults) name, or one of them."""
+    profile = connection.profile
+    sub = required(
+        subscription or profile.subscription,
+        "missing --subscription (or `maas account set --subscription ID`)",
+    )
+    group = required(
+        group or profile.group, "missing -g/--resource-group (or `maas configure --defaults group=…`)"
+    )
+    return _path(sub, group, name)
 
 
 @group_app.command("create", context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
+@connected
 def create(
+    connection: Connection,
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", "-n", help="The deployment's name.")],
     template_file: Annotated[
@@ -131,8 +124,6 @@ def create(
     subscription: SubOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """Deploy a template into a resource group and wait for it to finish."""
     # az takes `--parameters a=1 b=2`: the values after the first arrive as extra arguments.
@@ -143,47 +134,43 @@ def create(
     if not isinstance(template, dict):
         fail(f"template file {template_file}: expected a JSON object", 2)
     body = {"properties": {"mode": mode, "template": template, "parameters": parameters(values, template)}}
-    sub, group = _scope(subscription, resource_group, url, token)
-    client = Client(url, token)
-    deployment = client.request(
-        "PUT", _path(sub, group, name), body, api_version=API_VERSION, about=str(template_file)
-    )
-    if no_wait:
-        emit(deployment, output, query)
-        return
-    with progress(f"Deploying {name}"):
-        while (deployment.get("properties") or {}).get("provisioningState") not in TERMINAL:
-            time.sleep(1)
-            deployment = client.request("GET", _path(sub, group, name), api_version=API_VERSION)
-    if deployment["properties"]["provisioningState"] != "Succeeded":
-        fail(f"{template_file}: {_failure(deployment)}")
+    path = _path_in(connection, subscription, resource_group, name)
+    client = connection.arm()
+    # The template's errors (and the deployment's failure) print after the file's name.
+    with sdk_errors(about=str(template_file)):
+        if no_wait:
+            emit(client.request("PUT", path, body, api_version=API_VERSION), output, query)
+            return
+        poller = client.begin_create_or_update(path, body, api_version=API_VERSION)
+        with progress(f"Deploying {name}"):
+            deployment = poller.result()
     emit(deployment, output, query)
 
 
 @group_app.command("show")
+@connected
 def show(
+    connection: Connection,
     name: Annotated[str, typer.Option("--name", "-n", help="The deployment's name.")],
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """One deployment: its state, outputs and the resources it made."""
-    sub, group = _scope(subscription, resource_group, url, token)
-    emit(Client(url, token).request("GET", _path(sub, group, name), api_version=API_VERSION), output, query)
+    path = _path_in(connection, subscription, resource_group, name)
+    emit(connection.arm().request("GET", path, api_version=API_VERSION), output, query)
 
 
 @group_app.command("list")
+@connected
 def list_(
+    connection: Connection,
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """The resource group's deployments."""
-    sub, group = _scope(subscription, resource_group, url, token)
-    emit(list(Client(url, token).pages(_path(sub, group), api_version=API_VERSION)), output, query)
+    path = _path_in(connection, subscription, resource_group)
+    emit(list(connection.arm().list(path, api_version=API_VERSION)), output, query)

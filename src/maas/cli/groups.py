@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from maas.cli import config
-from maas.cli.client import Client
-from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt, TokenOpt, UrlOpt, YesOpt
-from maas.cli.output import emit, fail
+from maas.cli.connection import Connection, connected
+from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt, YesOpt
+from maas.cli.output import emit, fail, required
 
 group_app = typer.Typer(help="Resource groups (as `az group`).", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (as `az ml workspace`).", no_args_is_help=True)
@@ -22,135 +22,129 @@ LocationOpt = Annotated[
 WS = "providers/Microsoft.MachineLearningServices/workspaces"
 
 
-def _scope(subscription: str | None, url: str | None, token: str | None) -> tuple[config.Profile, str]:
-    profile = config.resolve(url=url, token=token, subscription=subscription)
-    if not profile.subscription:
-        fail("no account: pass --subscription or run `maas account set`", 2)
-    return profile, f"/subscriptions/{profile.subscription}"
+def _account(connection: Connection, subscription: str | None) -> str:
+    """The account's path: `/subscriptions/ID`."""
+    sub = required(
+        subscription or connection.profile.subscription,
+        "no account: pass --subscription or run `maas account set`",
+    )
+    return f"/subscriptions/{sub}"
+
+
+def _group(connection: Connection, subscription: str | None, group: str | None) -> str:
+    """A resource group's path, the group from -g or the defaults."""
+    account = _account(connection, subscription)
+    group = required(
+        group or connection.profile.group,
+        "pass -g/--resource-group or run `maas configure --defaults group=…`",
+    )
+    return f"{account}/resourceGroups/{group}"
 
 
 def _location(profile: config.Profile, location: str | None) -> str:
-    chosen = location or profile.location
-    if not chosen:
-        fail("pass --location or run `maas configure --defaults location=…`", 2)
-    return chosen
+    return required(
+        location or profile.location, "pass --location or run `maas configure --defaults location=…`"
+    )
 
 
 @group_app.command("create")
+@connected
 def group_create(
+    connection: Connection,
     name: NameOpt,
     location: LocationOpt = None,
     subscription: SubOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """Create a resource group (or update its tags)."""
-    profile, sub = _scope(subscription, url, token)
-    location = _location(profile, location)
-    emit(
-        Client(url, token).request("PUT", f"{sub}/resourceGroups/{name}", {"location": location}),
-        output,
-        query,
-    )
+    path = f"{_account(connection, subscription)}/resourceGroups/{name}"
+    body = {"location": _location(connection.profile, location)}
+    emit(connection.arm().request("PUT", path, body), output, query)
 
 
 @group_app.command("show")
+@connected
 def group_show(
+    connection: Connection,
     name: NameOpt,
     subscription: SubOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """One resource group."""
-    _, sub = _scope(subscription, url, token)
-    emit(Client(url, token).request("GET", f"{sub}/resourceGroups/{name}"), output, query)
+    path = f"{_account(connection, subscription)}/resourceGroups/{name}"
+    emit(connection.arm().request("GET", path), output, query)
 
 
 @group_app.command("list")
+@connected
 def group_list(
-    subscription: SubOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
+    connection: Connection, subscription: SubOpt = None, output: OutputOpt = "json", query: QueryOpt = None
 ) -> None:
     """The account's resource groups."""
-    _, sub = _scope(subscription, url, token)
-    emit(Client(url, token).request("GET", f"{sub}/resourceGroups").get("value", []), output, query)
+    path = f"{_account(connection, subscription)}/resourceGroups"
+    emit(list(connection.arm().list(path)), output, query)
 
 
 @group_app.command("delete")
+@connected
 def group_delete(
-    name: NameOpt,
-    yes: YesOpt = False,
-    subscription: SubOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
+    connection: Connection, name: NameOpt, yes: YesOpt = False, subscription: SubOpt = None
 ) -> None:
     """Delete an empty resource group."""
-    _, sub = _scope(subscription, url, token)
+    path = f"{_account(connection, subscription)}/resourceGroups/{name}"
     if not yes and not typer.confirm(f"Delete resource group '{name}'?", default=False):
         raise typer.Exit(1)
-    Client(url, token).request("DELETE", f"{sub}/resourceGroups/{name}")
+    connection.arm().request("DELETE", path)
 
 
 @workspace_app.command("create")
+@connected
 def workspace_create(
+    connection: Connection,
     name: NameOpt,
     resource_group: GroupOpt = None,
     location: LocationOpt = None,
     subscription: SubOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """Create a workspace in a resource group (its region is where its endpoints run)."""
-    profile, sub = _scope(subscription, url, token)
-    group = resource_group or profile.group
-    if not group:
-        fail("pass -g/--resource-group or run `maas configure --defaults group=…`", 2)
-    body = {"location": _location(profile, location)}
-    emit(Client(url, token).request("PUT", f"{sub}/resourceGroups/{group}/{WS}/{name}", body), output, query)
+    path = f"{_group(connection, subscription, resource_group)}/{WS}/{name}"
+    body = {"location": _location(connection.profile, location)}
+    emit(connection.arm().request("PUT", path, body), output, query)
 
 
 @workspace_app.command("show")
+@connected
 def workspace_show(
+    connection: Connection,
     name: Annotated[
         str | None, typer.Option("--name", "-n", help="Name (default: the configured one).")
     ] = None,
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """One workspace."""
-    profile, sub = _scope(subscription, url, token)
-    group, name = resource_group or profile.group, name or profile.workspace
+    account = _account(connection, subscription)
+    group, name = resource_group or connection.profile.group, name or connection.profile.workspace
     if not group or not name:
         fail("pass -n and -g (or configure defaults for workspace and group)", 2)
-    emit(Client(url, token).request("GET", f"{sub}/resourceGroups/{group}/{WS}/{name}"), output, query)
+    emit(connection.arm().request("GET", f"{account}/resourceGroups/{group}/{WS}/{name}"), output, query)
 
 
 @workspace_app.command("list")
+@connected
 def workspace_list(
+    connection: Connection,
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """The workspaces of a resource group."""
-    profile, sub = _scope(subscription, url, token)
-    group = resource_group or profile.group
-    if not group:
-        fail("pass -g/--resource-group or run `maas configure --defaults group=…`", 2)
-    found = Client(url, token).request("GET", f"{sub}/resourceGroups/{group}/{WS}")
-    emit(found.get("value", []), output, query)
+    path = f"{_group(connection, subscription, resource_group)}/{WS}"
+    emit(list(connection.arm().list(path)), output, query)

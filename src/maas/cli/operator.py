@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from maas.cli.client import Client
-from maas.cli.options import OutputOpt, QueryOpt, TokenOpt, UrlOpt
+from maas.cli.connection import Connection, connected
+from maas.cli.options import OutputOpt, QueryOpt
 from maas.cli.output import emit
 
 model_app = typer.Typer(help="Operator: the model catalog.", no_args_is_help=True)
@@ -21,7 +21,9 @@ pool_app = typer.Typer(
 
 
 @model_app.command("add")
+@connected
 def model_add(
+    connection: Connection,
     model_id: Annotated[str, typer.Argument(help="azureml://registries/<r>/models/<m>/versions/<v>")],
     hf: Annotated[Path | None, typer.Option("--hf", help="A Hugging Face model folder.")] = None,
     gguf: Annotated[Path | None, typer.Option("--gguf", help="A GGUF file.")] = None,
@@ -51,8 +53,6 @@ def model_add(
     cold_start_timeout: Annotated[
         float | None, typer.Option(help="Seconds a request may wait for a replica before 503.")
     ] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
@@ -100,23 +100,25 @@ def model_add(
     if serving:
         body["properties"]["serving"] = serving
     path = f"/registries/{parsed.registry}/models/{parsed.model}/versions/{parsed.version}"
-    emit(Client(url, token).request("PUT", path, body), output, query)
+    emit(connection.arm().request("PUT", path, body), output, query)
 
 
 @model_app.command("list")
+@connected
 def model_list(
+    connection: Connection,
     registry: Annotated[str, typer.Argument(help="Registry name.")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """List the models of a registry."""
-    emit(Client(url, token).request("GET", f"/registries/{registry}/models")["value"], output, query)
+    emit(connection.arm().request("GET", f"/registries/{registry}/models")["value"], output, query)
 
 
 @offer_app.command("create")
+@connected
 def offer_create(
+    connection: Connection,
     name: Annotated[str, typer.Argument(help="Offer id.")],
     model_id: Annotated[
         str, typer.Option("--model-id", help="azureml://registries/<r>/models/<m> (no version).")
@@ -133,8 +135,6 @@ def offer_create(
     region: Annotated[
         list[str] | None, typer.Option("--region", help="A region it deploys in (repeat).")
     ] = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
@@ -154,15 +154,14 @@ def offer_create(
             "meters": meters,
         }
     }
-    emit(Client(url, token).request("PUT", f"/providers/Microsoft.MaaS/offers/{name}", body), output, query)
+    emit(connection.arm().request("PUT", f"/providers/Microsoft.MaaS/offers/{name}", body), output, query)
 
 
 @offer_app.command("list")
-def offer_list(
-    url: UrlOpt = None, token: TokenOpt = None, output: OutputOpt = "json", query: QueryOpt = None
-) -> None:
+@connected
+def offer_list(connection: Connection, output: OutputOpt = "json", query: QueryOpt = None) -> None:
     """List offers: each model's terms, regions and prices per 1K tokens."""
-    emit(Client(url, token).request("GET", "/providers/Microsoft.MaaS/offers")["value"], output, query)
+    emit(connection.arm().request("GET", "/providers/Microsoft.MaaS/offers")["value"], output, query)
 
 
 POOLS = "/providers/Microsoft.MaaS/pools"
@@ -179,14 +178,14 @@ def _pool_row(pool: dict[str, Any]) -> str:
 
 
 @pool_app.command("list")
+@connected
 def pool_list(
+    connection: Connection,
     output: OutputOpt = "table",
     query: QueryOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """The pools this server runs: replicas, queue depth, in flight, keep-alive, cold starts."""
-    pools = Client(url, token).request("GET", POOLS)["value"]
+    pools = connection.arm().request("GET", POOLS)["value"]
     if output != "table" or query:
         emit(pools, output, query)
         return
@@ -202,24 +201,24 @@ def pool_list(
 
 
 @pool_app.command("show")
+@connected
 def pool_show(
+    connection: Connection,
     name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """One pool, with its replicas."""
-    emit(Client(url, token).request("GET", f"{POOLS}/{name}"), output, query)
+    emit(connection.arm().request("GET", f"{POOLS}/{name}"), output, query)
 
 
 @pool_app.command("restart")
+@connected
 def pool_restart(
+    connection: Connection,
     name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
 ) -> None:
     """Stop a pool's replicas and clear a load failure; the next request starts it again."""
-    emit(Client(url, token).request("POST", f"{POOLS}/{name}/restart"), output, query)
+    emit(connection.arm().request("POST", f"{POOLS}/{name}/restart"), output, query)

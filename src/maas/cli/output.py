@@ -32,6 +32,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def required(value: str | None, message: str) -> str:
+    """A value the command cannot go without (from its flag or the defaults); a usage error
+    naming where to give it when it is missing."""
+    if not value:
+        fail(message, 2)
+    return value
+
+
 def warn(message: str) -> None:
     typer.echo(f"WARNING: {message}", err=True)
 

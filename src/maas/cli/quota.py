@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from maas.cli import config
-from maas.cli.client import Client
-from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt, TokenOpt, UrlOpt, WorkspaceOpt
+from maas.cli.connection import Connection, connected
+from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt, WorkspaceOpt
 from maas.cli.output import emit, fail
 
 quota_app = typer.Typer(
@@ -22,13 +22,18 @@ quota_app = typer.Typer(
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="The serverless endpoint (deployment).")]
 
 
-def _path(sub: str | None, group: str | None, workspace: str | None, name: str) -> str:
-    profile = config.resolve(subscription=sub, group=group, workspace=workspace)
-    if not profile.subscription:
+def _path(
+    profile: config.Profile, sub: str | None, group: str | None, workspace: str | None, name: str
+) -> str:
+    sub, group, workspace = (
+        sub or profile.subscription,
+        group or profile.group,
+        workspace or profile.workspace,
+    )
+    if not sub:
         fail("pass --subscription, set MAAS_SUBSCRIPTION or run `maas account set`", 2)
-    if not profile.group or not profile.workspace:
+    if not group or not workspace:
         fail("pass -g and -w (or `maas configure --defaults group=… workspace=…`)", 2)
-    sub, group, workspace = profile.subscription, profile.group, profile.workspace
     return (
         f"/subscriptions/{sub}/resourceGroups/{group}/providers/Microsoft.MachineLearningServices"
         f"/workspaces/{workspace}/serverlessEndpoints/{name}/providers/Microsoft.MaaS/quotas/default"
@@ -52,23 +57,25 @@ def _show(quota: dict[str, Any], output: str, query: str | None) -> None:
 
 
 @quota_app.command("show")
+@connected
 def quota_show(
+    connection: Connection,
     name: NameOpt,
     resource_group: GroupOpt = None,
     workspace: WorkspaceOpt = None,
     subscription: SubOpt = None,
     output: OutputOpt = "table",
     query: QueryOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """A deployment's quota and the changes made to it."""
-    path = _path(subscription, resource_group, workspace, name)
-    _show(Client(url, token).request("GET", path), output, query)
+    path = _path(connection.profile, subscription, resource_group, workspace, name)
+    _show(connection.arm().request("GET", path), output, query)
 
 
 @quota_app.command("set")
+@connected
 def quota_set(
+    connection: Connection,
     name: NameOpt,
     resource_group: GroupOpt = None,
     workspace: WorkspaceOpt = None,
@@ -82,8 +89,6 @@ def quota_set(
     reason: Annotated[str, typer.Option("--reason", help="Why (kept with the change).")] = "",
     output: OutputOpt = "table",
     query: QueryOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """Operator: raise or lower a deployment's quota; the change is recorded."""
     if tokens_per_minute is None and requests_per_minute is None:
@@ -93,5 +98,5 @@ def quota_set(
         properties["tokensPerMinute"] = tokens_per_minute
     if requests_per_minute is not None:
         properties["requestsPerMinute"] = requests_per_minute
-    path = _path(subscription, resource_group, workspace, name)
-    _show(Client(url, token).request("PUT", path, {"properties": properties}), output, query)
+    path = _path(connection.profile, subscription, resource_group, workspace, name)
+    _show(connection.arm().request("PUT", path, {"properties": properties}), output, query)

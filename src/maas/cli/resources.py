@@ -15,10 +15,10 @@ from urllib.parse import quote
 
 import typer
 
-from maas.cli import config
-from maas.cli.client import Client, error_line
-from maas.cli.options import GroupOpt, NoWaitOpt, OutputOpt, QueryOpt, SubOpt, TokenOpt, UrlOpt
-from maas.cli.output import emit, fail, progress, warn
+from maas.cli.connection import Connection, connected
+from maas.cli.options import GroupOpt, NoWaitOpt, OutputOpt, QueryOpt, SubOpt
+from maas.cli.output import emit, fail, progress, required, warn
+from maas.sdk import ArmClient
 
 resource_app = typer.Typer(help="Generic resources of an account or resource group.", no_args_is_help=True)
 
@@ -63,17 +63,17 @@ def type_hints(query: str | None, items: list[dict[str, Any]]) -> list[str]:
     return hints
 
 
-def _scope(
-    subscription: str | None, group: str | None, url: str | None, token: str | None
-) -> tuple[str, str | None]:
-    profile = config.resolve(url=url, token=token, subscription=subscription, group=group)
-    if not profile.subscription:
-        fail("missing --subscription (or `maas account set --subscription ID`)", 2)
-    return profile.subscription, profile.group
+def _scope(connection: Connection, subscription: str | None, group: str | None) -> tuple[str, str | None]:
+    profile = connection.profile
+    sub = required(
+        subscription or profile.subscription,
+        "missing --subscription (or `maas account set --subscription ID`)",
+    )
+    return sub, group or profile.group
 
 
 def list_resources(
-    client: Client, sub: str, group: str | None, resource_type: str | None, name: str | None
+    client: ArmClient, sub: str, group: str | None, resource_type: str | None, name: str | None
 ) -> list[dict[str, Any]]:
     path = f"/subscriptions/{sub}" + (f"/resourceGroups/{group}" if group else "") + "/resources"
     clauses = []
@@ -83,11 +83,13 @@ def list_resources(
         clauses.append(f"name eq '{name}'")
     if clauses:
         path += "?api-version=" + API_VERSION + "&$filter=" + quote(" and ".join(clauses))
-    return list(client.pages(path, api_version=API_VERSION))
+    return list(client.list(path, api_version=API_VERSION))
 
 
 @resource_app.command("list")
+@connected
 def list_(
+    connection: Connection,
     resource_group: GroupOpt = None,
     resource_type: Annotated[
         str | None, typer.Option("--resource-type", help="Only this type, e.g. Microsoft.SaaS/resources.")
@@ -96,19 +98,19 @@ def list_(
     subscription: SubOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """List resources; `--query` filters them client-side (JMESPath)."""
-    sub, group = _scope(subscription, resource_group, url, token)
-    items = list_resources(Client(url, token), sub, group, resource_type, name)
+    sub, group = _scope(connection, subscription, resource_group)
+    items = list_resources(connection.arm(), sub, group, resource_type, name)
     for hint in type_hints(query, items):
         warn(hint)
     emit(items, output, query)
 
 
 @resource_app.command("delete")
+@connected
 def delete(
+    connection: Connection,
     name: Annotated[str | None, typer.Option("--name", "-n", help="The resource's name.")] = None,
     ids: Annotated[
         list[str] | None, typer.Option("--ids", help="Full resource ids (repeat, or instead of --name).")
@@ -119,16 +121,14 @@ def delete(
     ] = None,
     no_wait: NoWaitOpt = False,
     subscription: SubOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """Delete resources by name (found through the listing) or by id."""
     if bool(name) == bool(ids):
         fail("give either --name or --ids", 2)
-    client = Client(url, token)
+    client = connection.arm()
     targets = list(ids or [])
     if name:
-        sub, group = _scope(subscription, resource_group, url, token)
+        sub, group = _scope(connection, subscription, resource_group)
         found = [
             item
             for item in list_resources(client, sub, group, None, None)
@@ -143,9 +143,7 @@ def delete(
             fail(f"more than one resource is named '{name}': {candidates}. Use --resource-type or --ids.", 2)
         targets = [str(found[0]["id"])]
     for target in targets:
-        response = client.send("DELETE", target, api_version=API_VERSION)
-        if response.status_code >= 400:
-            fail(error_line(response))
+        poller = client.begin_delete(target, api_version=API_VERSION)
         if not no_wait:
             with progress(f"Deleting {target}"):
-                client.wait(response)
+                poller.result()

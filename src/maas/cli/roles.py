@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from maas.cli import config
-from maas.cli.client import Client
-from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt, TokenOpt, UrlOpt
-from maas.cli.output import emit, fail
+from maas.cli.connection import Connection, connected
+from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt
+from maas.cli.output import emit, fail, required
+from maas.sdk import ArmClient, HttpResponseError
 
 role_app = typer.Typer(help="Role-based access: definitions and assignments.", no_args_is_help=True)
 assignment_app = typer.Typer(help="Who holds which role at which scope.", no_args_is_help=True)
@@ -27,21 +27,22 @@ ScopeOpt = Annotated[
 ]
 
 
-def _scope(scope: str | None, subscription: str | None, group: str | None, url: str | None) -> str:
+def _scope(connection: Connection, scope: str | None, subscription: str | None, group: str | None) -> str:
     if scope:
         return "/" + scope.strip("/") if scope.strip("/") else "/"
-    profile = config.resolve(url=url, subscription=subscription)
-    if not profile.subscription:
-        fail("give --scope (or --subscription / `maas account set`)", 2)
-    return f"/subscriptions/{profile.subscription}" + (f"/resourceGroups/{group}" if group else "")
+    sub = required(
+        subscription or connection.profile.subscription,
+        "give --scope (or --subscription / `maas account set`)",
+    )
+    return f"/subscriptions/{sub}" + (f"/resourceGroups/{group}" if group else "")
 
 
 def _prefix(scope: str) -> str:
     return "" if scope == "/" else scope
 
 
-def find_role(client: Client, role: str) -> dict[str, Any]:
-    roles = list(client.pages(RD, api_version=API_VERSION))
+def find_role(client: ArmClient, role: str) -> dict[str, Any]:
+    roles = list(client.list(RD, api_version=API_VERSION))
     wanted = role.rsplit("/", 1)[-1].lower()
     for item in roles:
         if wanted in (str(item.get("name", "")).lower(), str(item["properties"].get("roleName", "")).lower()):
@@ -50,24 +51,26 @@ def find_role(client: Client, role: str) -> dict[str, Any]:
     fail(f"(RoleDefinitionDoesNotExist) No role named '{role}'. Roles: {names}.", 2)
 
 
-def principal_id(client: Client, assignee: str) -> str:
+def principal_id(client: ArmClient, assignee: str) -> str:
     """A principal's id from its name (assignments store the id); the input when unknown."""
-    response = client.send("GET", f"/providers/Microsoft.MaaS/principals/{assignee}")
-    if response.status_code != 200:
+    try:
+        principal = client.request("GET", f"/providers/Microsoft.MaaS/principals/{assignee}") or {}
+    except HttpResponseError:
         return assignee
-    return str(response.json().get("properties", {}).get("principalId") or assignee)
+    return str(principal.get("properties", {}).get("principalId") or assignee)
 
 
 @definition_app.command("list")
-def definition_list(
-    output: OutputOpt = "json", query: QueryOpt = None, url: UrlOpt = None, token: TokenOpt = None
-) -> None:
+@connected
+def definition_list(connection: Connection, output: OutputOpt = "json", query: QueryOpt = None) -> None:
     """The roles that can be assigned."""
-    emit(list(Client(url, token).pages(RD, api_version=API_VERSION)), output, query)
+    emit(list(connection.arm().list(RD, api_version=API_VERSION)), output, query)
 
 
 @assignment_app.command("create")
+@connected
 def create(
+    connection: Connection,
     assignee: Annotated[str, typer.Option("--assignee", help="The principal (user or service) name or id.")],
     role: Annotated[str, typer.Option("--role", help="Role name or GUID, e.g. 'Azure AI Developer'.")],
     scope: ScopeOpt = None,
@@ -76,12 +79,10 @@ def create(
     description: Annotated[str | None, typer.Option("--description", help="Why.")] = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """Grant a role to a principal at a scope."""
-    where = _scope(scope, subscription, resource_group, url)
-    client = Client(url, token)
+    where = _scope(connection, scope, subscription, resource_group)
+    client = connection.arm()
     definition = find_role(client, role)
     properties: dict[str, Any] = {"roleDefinitionId": definition["id"], "principalId": assignee}
     if description:
@@ -91,7 +92,9 @@ def create(
 
 
 @assignment_app.command("list")
+@connected
 def list_(
+    connection: Connection,
     scope: ScopeOpt = None,
     assignee: Annotated[str | None, typer.Option("--assignee", help="Only this principal's.")] = None,
     role: Annotated[str | None, typer.Option("--role", help="Only this role's.")] = None,
@@ -99,13 +102,11 @@ def list_(
     subscription: SubOpt = None,
     output: OutputOpt = "json",
     query: QueryOpt = None,
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """Role assignments at a scope."""
-    where = _scope(scope, subscription, resource_group, url)
-    client = Client(url, token)
-    items = list(client.pages(f"{_prefix(where)}{RA}", api_version=API_VERSION))
+    where = _scope(connection, scope, subscription, resource_group)
+    client = connection.arm()
+    items = list(client.list(f"{_prefix(where)}{RA}", api_version=API_VERSION))
     if assignee:
         principals = {assignee.lower(), principal_id(client, assignee).lower()}
         items = [i for i in items if str(i["properties"].get("principalId", "")).lower() in principals]
@@ -116,12 +117,12 @@ def list_(
 
 
 @assignment_app.command("delete")
+@connected
 def delete(
+    connection: Connection,
     ids: Annotated[list[str], typer.Option("--ids", help="Role assignment ids (repeat).")],
-    url: UrlOpt = None,
-    token: TokenOpt = None,
 ) -> None:
     """Remove role assignments by id."""
-    client = Client(url, token)
+    client = connection.arm()
     for item in ids:
         client.request("DELETE", item, api_version=API_VERSION)

@@ -20,16 +20,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from maas.cli import config
+from maas.cli.connection import Connection, connected
 from maas.cli.options import QueryOpt, SubOpt
-from maas.cli.output import emit, fail
-from maas.sdk import (
-    CostManagementClient,
-    HttpResponseError,
-    MaasTokenCredential,
-    QueryResult,
-    ServiceRequestError,
-)
+from maas.cli.output import emit
+from maas.sdk import QueryResult
 
 usage_app = typer.Typer(help="Usage and costs (Cost Management queries).", no_args_is_help=True)
 
@@ -168,7 +162,9 @@ def render_csv(result: QueryResult) -> None:
 
 
 @usage_app.command("show")
+@connected
 def show(
+    connection: Connection,
     subscription: SubOpt = None,
     resource_group: Annotated[
         str | None, typer.Option("--resource-group", "-g", help="Resource group.")
@@ -196,23 +192,13 @@ def show(
         Literal["table", "csv", "json", "yaml", "tsv"], typer.Option("-o", "--output", help="Output format.")
     ] = "table",
     query: QueryOpt = None,
-    url: Annotated[str | None, typer.Option("--url", help="MaaS base URL (or MAAS_URL).")] = None,
-    token: Annotated[str | None, typer.Option("--token", help="Bearer token (or MAAS_TOKEN).")] = None,
 ) -> None:
     """Cost and usage at a scope, grouped by dimensions (MeterId, ResourceId, ResourceGroupName,
     SubscriptionId, ResourceType, Workspace, EndpointId, ModelId)."""
-    subscription = subscription or config.resolve(url=url, token=token).subscription  # `maas account set`
+    subscription = subscription or connection.profile.subscription  # `maas account set`
     scope = scope_of(subscription, resource_group, workspace, endpoint)
     body = definition(timeframe, start, end, granularity, group_by or ["MeterId"], meter or [])
-    profile = config.resolve(url=url, token=token)
-    if not profile.token:
-        fail("no token: run `maas login`, pass --token or set MAAS_TOKEN", 2)
-    try:
-        credential = MaasTokenCredential(profile.token)
-        with CostManagementClient(credential, profile.url, verify=profile.verify) as client:
-            result = client.query.usage(scope, body)
-    except (HttpResponseError, ServiceRequestError) as exc:
-        fail(str(exc))
+    result = connection.costs().query.usage(scope, body)
     if output in ("json", "yaml", "tsv") or query:
         emit(result.as_dict(), "json" if output in ("table", "csv") else output, query)
     elif output == "csv":
