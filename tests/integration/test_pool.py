@@ -21,8 +21,8 @@ from maas.core.errors import MaasError, Unavailable
 from maas.protocol.inference.chat import ChatCompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.serving.engines.base import ModelSpec
+from maas.serving.pool.backends.local import LocalPool, LocalPools
 from maas.serving.pool.config import PoolDefaults
-from maas.serving.pool.local import LocalPool, LocalPools
 from support.gateway import build_tiny_llama
 
 CHAT = ModelSpec(

@@ -40,13 +40,20 @@ def pool_defaults(settings: Settings) -> PoolDefaults:
 
 
 def make_pools(settings: Settings) -> Pools:
+    """The configured backend, with OpenAI-compatible upstreams relayed beside it."""
+    from maas.serving.pool.backends.inline import InlinePools
+    from maas.serving.pool.upstreams import WithUpstreams
+
+    backend: Pools
     if settings.serving == "ray":
-        from maas.serving.ray_backend import RayPools
+        from maas.serving.pool.backends.ray import RayPools
 
-        return RayPools(pool_defaults(settings), address=settings.ray_address)
-    from maas.serving.pool.local import LocalPools
+        backend = RayPools(pool_defaults(settings), address=settings.ray_address)
+    else:
+        from maas.serving.pool.backends.local import LocalPools
 
-    return LocalPools(pool_defaults(settings))
+        backend = LocalPools(pool_defaults(settings))
+    return WithUpstreams(backend, InlinePools())
 
 
 class GatewayRuntime:

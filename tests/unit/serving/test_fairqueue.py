@@ -158,7 +158,7 @@ def test_placement_keeps_tenants_on_separate_replicas_when_several_are_active() 
     from collections import Counter
     from types import SimpleNamespace
 
-    from maas.serving.pool.local import LocalPool
+    from maas.serving.pool.backends.local import LocalPool
 
     def replica(name: str, **rows: int) -> Any:
         tenants = Counter(rows)

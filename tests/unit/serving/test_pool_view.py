@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from maas.cli.operator import _pool_row
 from maas.controlplane.api.routes.pools import resource
-from maas.serving.pool.base import PoolStats, PoolView, ReplicaView
 from maas.serving.pool.metrics import render
+from maas.serving.pool.stats import PoolStats
+from maas.serving.pool.view import PoolView, ReplicaView
 
 
 def _view() -> PoolView:

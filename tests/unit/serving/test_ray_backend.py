@@ -14,12 +14,12 @@ import pytest
 
 from maas.core.errors import MaasError, Unavailable, Unprocessable
 from maas.protocol.inference.chat import ChatCompletionsRequest
-from maas.serving import ray_backend, ray_deployments
 from maas.serving.engines.base import ModelSpec
+from maas.serving.pool.backends.ray import RayPools, deployments
+from maas.serving.pool.backends.ray import pools as ray_pools
+from maas.serving.pool.backends.ray.replica import ModelLoadFailed, load_message
 from maas.serving.pool.config import PoolDefaults, pool_config
 from maas.serving.pool.frames import error_frame
-from maas.serving.ray_backend import RayPools
-from maas.serving.ray_replica import ModelLoadFailed, load_message
 
 SPEC = ModelSpec(
     version_id="azureml://registries/maas/models/tiny/versions/1",
@@ -34,7 +34,7 @@ BODY = {"messages": [{"role": "user", "content": "hi"}]}
 
 def test_pinned_and_scale_to_zero_options() -> None:
     defaults = PoolDefaults(keep_alive=2.0, max_replicas=3, max_concurrency=8, max_queue=50)
-    options = ray_deployments.deployment_options(pool_config(SPEC, defaults), None)
+    options = deployments.deployment_options(pool_config(SPEC, defaults), None)
     scaling = options["autoscaling_config"]
     assert scaling["min_replicas"] == 0 and scaling["initial_replicas"] == 1
     assert scaling["max_replicas"] == 3 and scaling["downscale_to_zero_delay_s"] == 2.0
@@ -42,14 +42,14 @@ def test_pinned_and_scale_to_zero_options() -> None:
     assert options["max_queued_requests"] == 50 and options["max_constructor_retry_count"] == 1
 
     pinned = replace(SPEC, options={"keepAlive": "pinned"})
-    scaling = ray_deployments.deployment_options(pool_config(pinned, defaults), 2)["autoscaling_config"]
+    scaling = deployments.deployment_options(pool_config(pinned, defaults), 2)["autoscaling_config"]
     assert scaling["min_replicas"] == 1 and "downscale_to_zero_delay_s" not in scaling
 
 
 def test_the_fingerprint_follows_what_replicas_run() -> None:
     def name(spec: ModelSpec) -> str:
-        return ray_deployments.deployment_name(
-            spec, ray_deployments.deployment_options(pool_config(spec, PoolDefaults()), None)
+        return deployments.deployment_name(
+            spec, deployments.deployment_options(pool_config(spec, PoolDefaults()), None)
         )
 
     assert name(SPEC) == name(SPEC) and name(SPEC).startswith("replica-")
@@ -71,7 +71,7 @@ def test_start_without_ray_says_what_to_install(monkeypatch: pytest.MonkeyPatch)
     def missing(name: str) -> None:
         raise ImportError(name)
 
-    monkeypatch.setattr(ray_backend.importlib, "import_module", missing)
+    monkeypatch.setattr(ray_pools.importlib, "import_module", missing)
     with pytest.raises(MaasError, match=r"maas\[ray\]") as caught:
         asyncio.run(RayPools().start())
     assert caught.value.code == "RayNotInstalled"
@@ -118,8 +118,8 @@ class Handle:
 
 
 def _pools(monkeypatch: pytest.MonkeyPatch, deploy: Callable[..., Any], timeout: float = 5.0) -> RayPools:
-    monkeypatch.setattr(ray_deployments, "deploy", deploy)
-    monkeypatch.setattr(ray_deployments, "delete", lambda name: None)
+    monkeypatch.setattr(deployments, "deploy", deploy)
+    monkeypatch.setattr(deployments, "delete", lambda name: None)
     pools = RayPools(PoolDefaults(cold_start_timeout=timeout))
     pools._started = False  # as if start() had joined a cluster
     return pools

@@ -22,10 +22,7 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from maas.core.errors import Unavailable
 
 LINGER = 2.0  # seconds a tenant counts as active after its last request ended
 
@@ -68,9 +65,6 @@ class FairQueue:
     def set_slots(self, slots: int) -> None:
         self.slots = slots
         self._dispatch()
-
-    def waiting_by_tenant(self) -> dict[str, int]:
-        return {tenant: count for tenant, count in self._queued.items() if count}
 
     def active(self) -> set[str]:
         """Tenants holding or waiting for slots, or that did within the last LINGER seconds (a
@@ -162,26 +156,3 @@ class FairQueue:
             if not waiter.future.done():
                 self._left(waiter.tenant)
                 waiter.future.set_exception(error)
-
-
-async def wait_for_slot(
-    queue: FairQueue,
-    model: str,
-    tenant: str,
-    cost: float,
-    weight: float,
-    seconds: float,
-    timed_out: Callable[[], Unavailable],
-) -> None:
-    """`queue.acquire` within `seconds`, as the gateway answers it: a full queue is 503
-    capacity_exceeded at once; past the time, `timed_out()` (the request was never run)."""
-    try:
-        await asyncio.wait_for(queue.acquire(tenant, cost, weight), max(0.0, seconds))
-    except QueueFull:
-        raise Unavailable(
-            f"The model '{model}' is at capacity ({queue.waiting} requests waiting); retry later.",
-            code="capacity_exceeded",
-            retry_after=1,
-        ) from None
-    except TimeoutError:
-        raise timed_out() from None

@@ -12,7 +12,7 @@ Measured on 2 shared cores: a one-sentence embedding costs 0.40 ms p50 through a
 microseconds per streamed token).
 
 Frames (each a JSON object):
-    gateway → replica   {"id", "op": chat|chat_stream|completion|completion_stream|embed, "request", "body"}
+    gateway → replica   {"id", "op": Operation, "request", "body", "tenant"}   (operations.payload)
                         {"id", "op": "cancel"}
     replica → gateway   {"op": "ready", "rss"} | {"op": "failed", "message"}     (once, after load)
                         {"id", "chunk"} … {"id", "end": true}                    (streams)
@@ -52,6 +52,11 @@ async def read_frame(reader: asyncio.StreamReader) -> Frame | None:
         return frame
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
+
+
+def failure_text(exc: BaseException) -> str:
+    """Why a model did not load, for the operator: a MaasError's message, else the exception."""
+    return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
 
 
 def error_frame(exc: BaseException) -> Frame:

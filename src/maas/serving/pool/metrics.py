@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from maas.serving.pool.base import BUCKETS, Histogram, PoolView
+from maas.serving.pool.stats import BUCKETS, Histogram
+from maas.serving.pool.view import PoolView
 
 
 def _labels(view: PoolView) -> str:

@@ -19,8 +19,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from maas.controlplane.api.deps import CallerDep, arm, listing
 from maas.core.errors import NotFound
-from maas.serving.pool.base import Pools, PoolView
+from maas.serving.pool.base import Pools
 from maas.serving.pool.metrics import render
+from maas.serving.pool.view import PoolView
 
 router = APIRouter()
 POOLS = "/providers/Microsoft.MaaS/pools"

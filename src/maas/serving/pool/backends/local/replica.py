@@ -24,13 +24,14 @@ from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.context import set_spawning_popen
 from typing import Any
 
-from maas.core.errors import MaasError, Unavailable
+from maas.core.errors import Unavailable
 from maas.serving.engines.base import ModelSpec
-from maas.serving.pool import worker
+from maas.serving.pool.backends.local import worker
 from maas.serving.pool.frames import Frame, encode, raise_error, read_frame
+from maas.serving.pool.model_pool import LoadFailed
+from maas.serving.pool.operations import Operation
 
-_ids = itertools.count(1)
-_GONE = object()
+_GONE = object()  # put in every waiting request's queue when the replica is gone
 
 
 class ReplicaState(StrEnum):
@@ -40,13 +41,9 @@ class ReplicaState(StrEnum):
     EXITED = "Exited"
 
 
-class LoadFailed(MaasError):
-    """The replica could not load its model; the message is the loader's."""
-
-
 class ReplicaProcess:
-    def __init__(self, ctx: Any, spec: ModelSpec, threads: int | None = None) -> None:
-        self.id = f"r{next(_ids)}"
+    def __init__(self, ctx: Any, spec: ModelSpec, number: int, threads: int | None = None) -> None:
+        self.id = f"r{number}"
         self.spec = spec
         self.state = ReplicaState.STARTING
         self.started_at = time.time()
@@ -60,6 +57,7 @@ class ReplicaProcess:
         self._ctx = ctx
         self._threads = threads
         self._pending: dict[str, asyncio.Queue[Any]] = {}
+        self._request_ids = itertools.count(1)
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self.process: Any = None
@@ -135,10 +133,10 @@ class ReplicaProcess:
             code="replica_failed",
         )
 
-    def _open(self, op: str, payload: Frame) -> tuple[str, asyncio.Queue[Any]]:
+    def _open(self, op: Operation, payload: Frame) -> tuple[str, asyncio.Queue[Any]]:
         if not self.alive or self._writer is None:
             raise self._gone()
-        rid = str(next(_ids))
+        rid = str(next(self._request_ids))
         queue: asyncio.Queue[Any] = asyncio.Queue()
         self._pending[rid] = queue
         self.in_flight += 1
@@ -154,7 +152,7 @@ class ReplicaProcess:
         if not finished and self.alive and self._writer is not None:
             self._writer.write(encode({"id": rid, "op": "cancel"}))
 
-    async def call(self, op: str, payload: Frame) -> dict[str, Any]:
+    async def call(self, op: Operation, payload: Frame) -> dict[str, Any]:
         rid, queue = self._open(op, payload)
         finished = False
         try:
@@ -169,7 +167,7 @@ class ReplicaProcess:
         finally:
             self._close(rid, finished)
 
-    async def stream(self, op: str, payload: Frame) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, op: Operation, payload: Frame) -> AsyncIterator[dict[str, Any]]:
         rid, queue = self._open(op, payload)
         finished = False
         try:
@@ -213,8 +211,8 @@ class _Popen(popen_forkserver.Popen):
     """The fork server's Popen, minus re-running the parent's `__main__` in every replica.
 
     multiprocessing normally makes a child import the parent's main script (so functions defined
-    there can be targets). A replica's target is `maas.serving.pool.worker.main`, so that is pure
-    cost — and wrong when the main script is not guarded by `if __name__ == "__main__"` (a
+    there can be targets). A replica's target is `maas.serving.pool.backends.local.worker.main`,
+    so that is pure cost — and wrong when the main script is not guarded by `if __name__ == "__main__"` (a
     benchmark, an embedding application). This is `popen_forkserver.Popen._launch` (Python 3.11)
     with the main-module entries left out of the preparation data.
     """
@@ -255,5 +253,7 @@ class _Context:
 def context(preload: bool = True) -> Any:
     """The context replicas are forked from: a fork server with torch and transformers imported."""
     if preload:
-        multiprocessing.get_context("forkserver").set_forkserver_preload(["maas.serving.pool.warm"])
+        multiprocessing.get_context("forkserver").set_forkserver_preload(
+            ["maas.serving.pool.backends.local.warm"]
+        )
     return _Context()

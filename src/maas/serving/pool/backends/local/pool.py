@@ -9,42 +9,38 @@ queue; past `coldStartTimeout` they get 503 with Retry-After and are never run. 
 idle, none after the pool's keep-alive (0 = at once, pinned = never). A replica that crashes is
 replaced while there is work; its in-flight requests got a clean 503. A model that fails to load
 marks its pool Failed with the loader's message until the model changes or an operator restarts
-the pool — no retry loop. OpenAI-compatible upstreams are not processes: their pool relays from
-the gateway process (`InlinePool`).
+the pool — no retry loop. OpenAI-compatible upstreams are not processes: their pools relay from
+the gateway process (the inline backend, `maas.serving.pool.upstreams`).
+
+This module is one pool; `pools.py` holds them all and the supervisor that calls `tick`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from maas.core.errors import MaasError, Unavailable
 from maas.core.shipped import resolve_path
 from maas.serving.engines.base import Json, ModelSpec
-from maas.serving.pool.base import (
-    PoolStats,
-    PoolView,
-    ReplicaView,
-    background,
-    cancel,
-    describe,
-    estimate_cost,
-    pool_name,
-)
-from maas.serving.pool.config import PoolConfig, PoolDefaults, pool_config, runtime_fields
-from maas.serving.pool.fairqueue import FairQueue, wait_for_slot
-from maas.serving.pool.registry import PoolRegistry
-from maas.serving.pool.replica import LoadFailed, ReplicaProcess, ReplicaState, context
-from maas.serving.pool.worker import noop, rss_bytes
+from maas.serving.pool.admission import estimate_cost, wait_for_slot
+from maas.serving.pool.backends.local.replica import ReplicaProcess, ReplicaState
+from maas.serving.pool.backends.local.worker import rss_bytes
+from maas.serving.pool.config import PoolConfig
+from maas.serving.pool.fairqueue import FairQueue
+from maas.serving.pool.model_pool import ModelPool
+from maas.serving.pool.operations import Operation, payload
+from maas.serving.pool.view import PoolView, ReplicaView, describe
+
+if TYPE_CHECKING:
+    from maas.serving.pool.backends.local.pools import LocalPools
 
 log = logging.getLogger("maas.pool")
 CRASH_LIMIT = 5  # crashes within CRASH_WINDOW seconds that mark a pool Failed
@@ -52,29 +48,19 @@ CRASH_WINDOW = 60.0
 BASE_REPLICA_BYTES = 350 * 1024 * 1024  # torch + transformers + Python in a replica, before weights
 
 
-def _payload(request: BaseModel, body: Json, tenant: str) -> Json:
-    return {"request": request.model_dump(mode="json", exclude_unset=True), "body": body, "tenant": tenant}
-
-
-class LocalPool:
+class LocalPool(ModelPool):
     backend = "local"
 
     def __init__(self, manager: LocalPools, spec: ModelSpec, region: str, config: PoolConfig) -> None:
+        super().__init__(spec, region, config)
         self.manager = manager
-        self.spec = spec
-        self.region = region
-        self.name = pool_name(spec, region)
-        self.config = config
         self.queue = FairQueue(0, config.max_queue)
         self.replicas: list[ReplicaProcess] = []
         self.starting = 0
-        self.error: str | None = None
-        self.stats = PoolStats()
         self.last_used = time.monotonic()
         self.waiting_since: float | None = None
         self.crashes: deque[float] = deque()
         self.estimate = self._estimate_bytes()
-        self._generation = 0
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -137,52 +123,40 @@ class LocalPool:
         if not self.manager.make_room(self, self.estimate):
             return False
         self.starting += 1
-        background(self._start(reason, self._generation))
+        self.manager.tasks.spawn(self._start(reason, self.generation))
         return True
 
     async def _start(self, reason: str, generation: int) -> None:
         began = time.perf_counter()
-        replica = ReplicaProcess(self.manager.ctx, self.spec, self.config.replica_threads)
-        try:
+        replica = ReplicaProcess(
+            self.manager.ctx, self.spec, self.manager.replica_id(), self.config.replica_threads
+        )
+
+        async def start() -> ReplicaProcess:
             await replica.start()
-        except LoadFailed as exc:
-            if generation == self._generation:
-                self._fail(exc.message)
-            return
-        except Exception as exc:
-            log.exception("starting a replica of %s failed", self.name)
-            if generation == self._generation:
-                self._fail(f"{type(exc).__name__}: {exc}")
-            return
+            return replica
+
+        try:
+            started = await self._load(start(), generation, f"starting a replica of {self.name}")
         finally:
             self.starting -= 1
-        if generation != self._generation:  # the pool was restarted or changed meanwhile
+        if started is None:
+            return
+        if generation != self.generation:  # the pool was restarted or changed meanwhile
             await replica.stop()
             return
         seconds = time.perf_counter() - began
         if reason == "cold":
             self.stats.cold_starts += 1
-            self.stats.cold_start_seconds.observe(seconds)
-            self.stats.last_cold_start = {
-                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "seconds": round(seconds, 3),
-                "loadSeconds": round(replica.load_seconds or 0.0, 3),
-            }
+            self.stats.cold_start(seconds, replica.load_seconds or 0.0)
         log.info("%s: replica %s ready in %.3f s (%s)", self.name, replica.pid, seconds, reason)
         replica.on_exit = self._refresh_slots
         self.replicas.append(replica)
         self._refresh_slots()
 
     def _fail(self, message: str) -> None:
-        self.error = message
-        log.warning("pool %s failed: %s", self.name, message)
-        self.queue.fail_waiting(self._failed_error())
-
-    def _failed_error(self) -> Unavailable:
-        return Unavailable(
-            f"The model '{self.spec.name}' could not be loaded: {self.error}",
-            code="model_load_failed",
-        )
+        super()._fail(message)
+        self.queue.fail_waiting(self.failed_error())
 
     def warm(self) -> None:
         if self.error is None and not self.replicas and not self.starting:
@@ -195,7 +169,7 @@ class LocalPool:
         await replica.stop()
 
     async def stop_all(self) -> None:
-        self._generation += 1
+        self.generation += 1
         for replica in list(self.replicas):
             await self.stop_replica(replica)
 
@@ -209,7 +183,7 @@ class LocalPool:
         deadline = time.monotonic() + self.config.cold_start_timeout
         while True:
             if self.error is not None:
-                raise self._failed_error()
+                raise self.failed_error()
             self.last_used = time.monotonic()
             if not self.ready and not self.starting and not self.start_replica("cold"):
                 raise Unavailable(
@@ -228,15 +202,7 @@ class LocalPool:
             self.queue.release(tenant)  # its replica died just now: wait for the next one
 
     def _timed_out(self) -> Unavailable:
-        cold = not self.ready
-        return Unavailable(
-            f"The model '{self.spec.name}' is "
-            + ("still starting" if cold else "busy")
-            + f": no replica could take the request within {self.config.cold_start_timeout:g} s; "
-            "it was not run. Retry later.",
-            code="cold_start_timeout" if cold else "capacity_exceeded",
-            retry_after=max(1, round(self.config.cold_start_timeout / 2)) if cold else 1,
-        )
+        return self.not_taken(cold=not self.ready)
 
     def _place(self, tenant: str) -> ReplicaProcess | None:
         """The replica for a request: one with room, preferring the fewest rows of other tenants
@@ -258,16 +224,14 @@ class LocalPool:
             del replica.tenants[tenant]
         self.queue.release(tenant)
         self.last_used = time.monotonic()
-        self.stats.requests += 1
-        if failed:
-            self.stats.failures += 1
+        self.stats.served(failed)
 
-    async def call(self, op: str, request: BaseModel, body: Json, tenant: str, weight: float) -> Json:
+    async def call(self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float) -> Json:
         arrived = time.perf_counter()
         replica = await self._admit(tenant, estimate_cost(request, body), weight)
         failed = True
         try:
-            answer = await replica.call(op, _payload(request, body, tenant))
+            answer = await replica.call(op, payload(request, body, tenant))
             failed = False
         finally:
             self._done(replica, tenant, failed)
@@ -275,14 +239,14 @@ class LocalPool:
         return answer
 
     async def stream(
-        self, op: str, request: BaseModel, body: Json, tenant: str, weight: float
+        self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float
     ) -> AsyncIterator[Json]:
         arrived = time.perf_counter()
         replica = await self._admit(tenant, estimate_cost(request, body), weight)
         failed = True
         first = True
         try:
-            async for chunk in replica.stream(op, _payload(request, body, tenant)):
+            async for chunk in replica.stream(op, payload(request, body, tenant)):
                 self.stats.streamed(chunk, time.perf_counter() - arrived if first else None)
                 first = False
                 yield chunk
@@ -351,95 +315,3 @@ class LocalPool:
                 replica.rss = rss_bytes(replica.pid) or replica.rss
         if self.ready:
             self.estimate = max(r.rss for r in self.ready) or self.estimate
-
-
-class LocalPools(PoolRegistry[LocalPool]):
-    """Every pool of this process, and the supervisor that scales them."""
-
-    backend = "local"
-
-    def __init__(self, defaults: PoolDefaults | None = None, tick_seconds: float = 0.2) -> None:
-        super().__init__()
-        self.defaults = defaults or PoolDefaults()
-        self.tick_seconds = tick_seconds
-        self.ctx: Any = None
-        self.memory_budget = self.defaults.memory_budget or int(_total_memory() * 0.8)
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.ctx = context()
-        # start the fork server now and wait until it has imported torch (~4 s, once per
-        # process), so that the first request after start-up is not the one that pays for it
-        await asyncio.to_thread(_start_fork_server, self.ctx)
-        self._task = asyncio.create_task(self._supervise())
-
-    def new_pool(self, spec: ModelSpec, region: str) -> LocalPool:
-        if self.ctx is None:
-            raise Unavailable("The serving pool is not started.", code="pool_not_started")
-        return LocalPool(self, spec, region, pool_config(spec, self.defaults))
-
-    def adopt(self, pool: LocalPool, spec: ModelSpec) -> None:
-        """New settings apply at once; a new artifact needs new replicas."""
-        restart = runtime_fields(pool.spec) != runtime_fields(spec)
-        pool.spec = spec
-        pool.config = pool_config(spec, self.defaults)
-        pool.queue.max_waiting = pool.config.max_queue
-        pool._refresh_slots()
-        if restart or pool.error is not None:
-            background(pool.restart())
-
-    def make_room(self, pool: LocalPool, needed: int) -> bool:
-        """True if `needed` bytes fit in the budget, after stopping idle replicas of other pools."""
-        used = sum(p.memory() for p in self.pools.values())
-        if used + needed <= self.memory_budget:
-            return True
-        idle = sorted(
-            (p for p in self.pools.values() if p is not pool and p.config.keep_alive is not None),
-            key=lambda p: p.last_used,
-        )
-        for other in idle:
-            if other.queue.busy or other.queue.waiting or other.starting:
-                continue
-            freed = other.memory()
-            log.info("stopping idle pool %s to make room for %s", other.name, pool.name)
-            background(other.stop_all())
-            used -= freed
-            if used + needed <= self.memory_budget:
-                return True
-        return False
-
-    async def _supervise(self) -> None:
-        beat = 0
-        while True:
-            await asyncio.sleep(self.tick_seconds)
-            now = time.monotonic()
-            beat += 1
-            for pool in list(self.pools.values()):
-                try:
-                    if beat % 10 == 0:
-                        pool.refresh_memory()
-                    await pool.tick(now)
-                except Exception:
-                    log.exception("supervising pool %s failed", pool.name)
-
-    async def close(self) -> None:
-        await cancel(self._task)
-        for pool in self.pools.values():
-            await pool.stop_all()
-        await self.close_inline()
-
-
-def _total_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return 8 * 1024**3
-
-
-def _start_fork_server(ctx: Any) -> None:
-    from multiprocessing import forkserver
-
-    forkserver.ensure_running()
-    process = ctx.Process(target=noop, daemon=True)
-    process.start()
-    process.join(120)

@@ -1,12 +1,12 @@
 """The Ray Serve backend: each pool is a Ray Serve application, its replicas Ray actors.
 
-Same contract as the local backend (`maas.serving.pool.local`), other machinery:
+Same contract as the local backend (`maas.serving.pool.backends.local`), other machinery:
 
 - A pool (model version × region) is the Serve application named `pool_name(spec, region)`, with
-  one deployment of `ServeReplica` (`ray_replica.py`), which loads the engine in its constructor
+  one deployment of `ServeReplica` (`replica.py`), which loads the engine in its constructor
   and serves the engine's operations. The gateway calls it through a `DeploymentHandle` (streams
   with `stream=True`), never through Ray's HTTP proxy, which this backend does not start.
-- Serve's autoscaler scales (`ray_deployments.deployment_options`): `min_replicas` 0 (1 when
+- Serve's autoscaler scales (`deployments.deployment_options`): `min_replicas` 0 (1 when
   pinned), `max_replicas` and `max_ongoing_requests` from the pool's settings,
   `downscale_to_zero_delay_s` = keepAlive. A request that reaches a pool with no running replica
   is reported by the handle at once, and Serve starts one (a cold start) while the request waits
@@ -22,49 +22,46 @@ Same contract as the local backend (`maas.serving.pool.local`), other machinery:
   request whether it found the pool cold. Counters (requests, tokens, TTFT, cold starts) are kept
   per gateway process.
 
-Unlike the local backend there is no weighted fair queueing between tenants (Serve's router picks
-the least loaded replica; the handle's `max_queued_requests` bounds the wait), no memory budget
-(Ray's scheduler places replicas) and no per-replica pid or RSS (`serve.status()` counts replicas
-by state). OpenAI-compatible upstreams are relayed from the gateway process, as locally.
+As locally, requests are admitted in weighted fair order between tenants (the admission and
+503s of `maas.serving.pool.admission`): at most maxReplicas × maxConcurrency requests reach Ray,
+the rest wait in the pool's `FairQueue`; inside Ray, Serve's router picks the least loaded replica.
+Unlike the local backend there is no memory budget (Ray's scheduler places replicas) and no
+per-replica pid or RSS (`serve.status()` counts replicas by state). OpenAI-compatible upstreams
+are relayed from the gateway process, as locally.
 
 Ray is imported lazily: these modules import without it, and `start()` says to install
 `maas[ray]`. On a cluster (`--ray-address`) every node needs maas installed: replicas import
-`maas.serving.ray_replica` by name.
+`maas.serving.pool.backends.ray.replica` by name.
+
+This module is one pool, gateway side; `pools.py` holds them all and the task that watches them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
 from maas.core.errors import MaasError, Unavailable
-from maas.serving import ray_deployments
 from maas.serving.engines.base import Json, ModelSpec
-from maas.serving.pool.base import (
-    PoolStats,
-    PoolView,
-    ReplicaView,
-    background,
-    cancel,
-    describe,
-    estimate_cost,
-    pool_name,
-    usage_tokens,
-)
-from maas.serving.pool.config import PoolConfig, PoolDefaults, pool_config
-from maas.serving.pool.fairqueue import FairQueue, wait_for_slot
+from maas.serving.pool.admission import at_capacity, estimate_cost, wait_for_slot
+from maas.serving.pool.backends.ray import deployments
+from maas.serving.pool.backends.ray.deployments import AppState
+from maas.serving.pool.backends.ray.replica import ModelLoadFailed, load_message
+from maas.serving.pool.config import PoolConfig, pool_config
+from maas.serving.pool.fairqueue import FairQueue
 from maas.serving.pool.frames import raise_error
-from maas.serving.pool.registry import PoolRegistry
-from maas.serving.ray_deployments import AppState
-from maas.serving.ray_replica import ModelLoadFailed, load_message
+from maas.serving.pool.model_pool import ModelPool
+from maas.serving.pool.operations import Operation, payload
+from maas.serving.pool.view import PoolView, ReplicaView, describe
+
+if TYPE_CHECKING:
+    from maas.serving.pool.backends.ray.pools import RayPools
 
 log = logging.getLogger("maas.pool.ray")
 T = TypeVar("T")
@@ -77,7 +74,7 @@ REPLICA_STATES = {"RUNNING": "Ready", "PENDING_MIGRATION": "Ready", "STOPPING": 
 
 async def _delete_quietly(name: str) -> None:
     try:
-        await asyncio.to_thread(ray_deployments.delete, name)
+        await asyncio.to_thread(deployments.delete, name)
     except Exception:
         log.exception("deleting the Ray Serve application %s failed", name)
 
@@ -95,12 +92,7 @@ def _translate(exc: BaseException, pool: RayPool) -> BaseException:
     from ray.serve.exceptions import BackPressureError
 
     if isinstance(exc, BackPressureError):
-        return Unavailable(
-            f"The model '{pool.spec.name}' is at capacity ({pool.config.max_queue} requests waiting); "
-            "retry later.",
-            code="capacity_exceeded",
-            retry_after=1,
-        )
+        return at_capacity(pool.spec.name, pool.config.max_queue)
     if pool.error is not None:
         return pool.failed_error()
     log.warning("%s: request failed in Ray: %s: %s", pool.name, type(exc).__name__, exc)
@@ -109,21 +101,15 @@ def _translate(exc: BaseException, pool: RayPool) -> BaseException:
     )
 
 
-# -- a pool, gateway side -------------------------------------------------------------------------
-class RayPool:
+class RayPool(ModelPool):
     backend = "ray"
 
     def __init__(self, manager: RayPools, spec: ModelSpec, region: str, config: PoolConfig) -> None:
+        super().__init__(spec, region, config)
         self.manager = manager
-        self.spec = spec
-        self.region = region
-        self.config = config
-        self.name = pool_name(spec, region)
         self.handles: tuple[Any, Any] | None = None
         self.deploying: asyncio.Task[None] | None = None
-        self.error: str | None = None
         self.replicas: dict[str, int] = {}
-        self.stats = PoolStats()
         self.in_flight = 0
         # fair admission across subscriptions in front of Ray's own (first come) queues: at most
         # maxReplicas x maxConcurrency requests reach Ray; the rest wait here in fair order
@@ -131,7 +117,6 @@ class RayPool:
         self.cold_since: float | None = None
         self.polled_at = 0.0  # when the replica counts were asked for
         self.answered_at = 0.0  # the last answer's first byte: a replica ran then
-        self._generation = 0
 
     @property
     def running(self) -> int:
@@ -185,7 +170,7 @@ class RayPool:
         self._reset()
 
     def _reset(self) -> None:
-        self._generation += 1
+        self.generation += 1
         self.handles = None
         self.deploying = None
         self.error = None
@@ -193,52 +178,29 @@ class RayPool:
 
     def warm(self) -> None:
         if self.error is None and self.handles is None and (self.deploying is None or self.deploying.done()):
-            self.deploying = asyncio.get_running_loop().create_task(self._deploy(self._generation))
+            self.deploying = asyncio.get_running_loop().create_task(self._deploy(self.generation))
 
     async def restart(self) -> None:
         self._reset()
-        await asyncio.to_thread(ray_deployments.delete, self.name)
+        await asyncio.to_thread(deployments.delete, self.name)
         self.replicas = {}
 
     async def _deploy(self, generation: int) -> None:
         threads = self.manager.defaults.replica_threads
-        try:
-            handles = await asyncio.to_thread(
-                ray_deployments.deploy, self.name, self.spec, self.config, threads
-            )
-        except ModelLoadFailed as exc:
-            if generation == self._generation:
-                self._fail(load_message(str(exc)))
-            return
-        except Exception as exc:
-            log.exception("deploying %s on Ray failed", self.name)
-            if generation == self._generation:
-                self._fail(f"{type(exc).__name__}: {exc}")
-            return
-        if generation == self._generation:
+        deploying = asyncio.to_thread(deployments.deploy, self.name, self.spec, self.config, threads)
+        handles = await self._load(deploying, generation, f"deploying {self.name} on Ray")
+        if handles is not None and generation == self.generation:
             self.handles = handles
             self.deploying = None
+
+    def _loader_message(self, exc: Exception) -> str | None:
+        return load_message(str(exc)) if isinstance(exc, ModelLoadFailed) else None
 
     def _fail(self, message: str) -> None:
         self.deploying = None
         self.handles = None
         if self.error is None:
-            self.error = message
-            log.warning("pool %s failed: %s", self.name, message)
-
-    def failed_error(self) -> Unavailable:
-        return Unavailable(
-            f"The model '{self.spec.name}' could not be loaded: {self.error}", code="model_load_failed"
-        )
-
-    def _timeout_error(self) -> Unavailable:
-        timeout = self.config.cold_start_timeout
-        return Unavailable(
-            f"The model '{self.spec.name}' is still starting: no replica could take the request "
-            f"within {timeout:g} s; it was not run. Retry later.",
-            code="cold_start_timeout",
-            retry_after=max(1, round(timeout / 2)),
-        )
+            super()._fail(message)
 
     # -- status -------------------------------------------------------------------------------
     def observe(self, app: AppState | None, polled_at: float) -> None:
@@ -255,7 +217,7 @@ class RayPool:
             self._fail(load_message(app.message))
             if not deploying:  # (a deployment in progress deletes its failed application itself)
                 # Serve retries a constructor forever once the deployment has run: stop it
-                background(_delete_quietly(self.name))
+                self.manager.tasks.spawn(_delete_quietly(self.name))
         if self.running and self.cold_since is not None:
             self._warm(polled_at)
 
@@ -265,11 +227,7 @@ class RayPool:
             return
         seconds = now - self.cold_since
         self.cold_since = None
-        self.stats.cold_start_seconds.observe(seconds)
-        self.stats.last_cold_start = {
-            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "seconds": round(seconds, 3),
-        }
+        self.stats.cold_start(seconds)
         log.info("%s: cold start answered in %.3f s", self.name, seconds)
         self.manager.refresh()  # show the new replica now, not at the next poll
 
@@ -290,10 +248,10 @@ class RayPool:
             if self.error is not None:
                 raise self.failed_error()
             if self.deploying is None or self.deploying.done():
-                self.deploying = asyncio.get_running_loop().create_task(self._deploy(self._generation))
+                self.deploying = asyncio.get_running_loop().create_task(self._deploy(self.generation))
             left = arrived + self.config.cold_start_timeout - time.monotonic()
             if left <= 0:
-                raise self._timeout_error()
+                raise self.not_taken(cold=True)
             await asyncio.wait({self.deploying}, timeout=min(left, POLL_SECONDS / 2))
         return self.handles, cold
 
@@ -310,7 +268,7 @@ class RayPool:
                     break  # a replica runs: the request is being served
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise self._timeout_error()
+                    raise self.not_taken(cold=True)
                 await asyncio.wait({task}, timeout=min(left, POLL_SECONDS / 2))
             return await task
         except BaseException as exc:
@@ -325,27 +283,22 @@ class RayPool:
         await wait_for_slot(self.queue, self.spec.name, tenant, cost, weight, left, self._busy)
 
     def _busy(self) -> Unavailable:
-        return Unavailable(
-            f"The model '{self.spec.name}' is busy: no replica could take the request within "
-            f"{self.config.cold_start_timeout:g} s; it was not run. Retry later.",
-            code="capacity_exceeded",
-            retry_after=1,
-        )
+        return self.not_taken(cold=False)
 
-    async def call(self, op: str, request: BaseModel, body: Json, tenant: str, weight: float) -> Json:
+    async def call(self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float) -> Json:
         arrived = time.monotonic()
         await self._take_slot(tenant, estimate_cost(request, body), weight, arrived)
         try:
-            return await self._call(op, request, body, arrived)
+            return await self._call(op, payload(request, body, tenant), arrived)
         finally:
             self.queue.release(tenant)
 
-    async def _call(self, op: str, request: BaseModel, body: Json, arrived: float) -> Json:
+    async def _call(self, op: Operation, sent: Json, arrived: float) -> Json:
         (handle, _), cold = await self._admit(arrived)
         self.in_flight += 1
         failed = True
         try:
-            response = handle.remote(op, _payload(request, body))
+            response = handle.remote(op, sent)
             envelope: Json = await self._first(response, cold, arrived, response.cancel)
             self._answered()
             if "error" in envelope:
@@ -353,34 +306,31 @@ class RayPool:
             failed = False
         finally:
             self.in_flight -= 1
-            self.stats.requests += 1
-            self.stats.failures += int(failed)
+            self.stats.served(failed)
         answer: Json = envelope["result"]
         self.stats.answered(time.monotonic() - arrived, answer)
         return answer
 
     async def stream(
-        self, op: str, request: BaseModel, body: Json, tenant: str, weight: float
+        self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float
     ) -> AsyncIterator[Json]:
         arrived = time.monotonic()
         await self._take_slot(tenant, estimate_cost(request, body), weight, arrived)
         try:
-            async with aclosing(self._stream(op, request, body, arrived)) as chunks:
+            async with aclosing(self._stream(op, payload(request, body, tenant), arrived)) as chunks:
                 async for chunk in chunks:
                     yield chunk
         finally:
             self.queue.release(tenant)
 
-    async def _stream(
-        self, op: str, request: BaseModel, body: Json, arrived: float
-    ) -> AsyncGenerator[Json, None]:
+    async def _stream(self, op: Operation, sent: Json, arrived: float) -> AsyncGenerator[Json, None]:
         (_, handle), cold = await self._admit(arrived)
         self.in_flight += 1
         failed = True
         chunks: Any = None
         done = False
         try:
-            chunks = handle.remote(op, _payload(request, body))
+            chunks = handle.remote(op, sent)
             item: Json | None = await self._first(anext(chunks, None), cold, arrived, chunks.cancel)
             self._answered()
             self.stats.ttft_seconds.observe(time.monotonic() - arrived)
@@ -388,8 +338,7 @@ class RayPool:
                 if "error" in item:
                     raise raise_error(item["error"])
                 chunk: Json = item["chunk"]
-                if chunk.get("usage"):
-                    self.stats.add_tokens(usage_tokens(chunk))
+                self.stats.streamed(chunk, None)
                 yield chunk
                 try:
                     item = await anext(chunks, None)
@@ -401,94 +350,4 @@ class RayPool:
             if not done and chunks is not None:
                 chunks.cancel()
             self.in_flight -= 1
-            self.stats.requests += 1
-            self.stats.failures += int(failed)
-
-
-def _payload(request: BaseModel, body: Json) -> Json:
-    return {"request": request.model_dump(mode="json", exclude_unset=True), "body": body}
-
-
-# -- the backend ----------------------------------------------------------------------------------
-class RayPools(PoolRegistry[RayPool]):
-    """Every pool this process serves through Ray Serve, and the task that watches them."""
-
-    backend = "ray"
-
-    def __init__(
-        self,
-        defaults: PoolDefaults | None = None,
-        *,
-        address: str | None = None,
-        poll_seconds: float = POLL_SECONDS,
-    ) -> None:
-        super().__init__()
-        self.defaults = defaults or PoolDefaults()
-        self.address = address
-        self.poll_seconds = poll_seconds
-        self._started: bool | None = None  # None until start(); True if this process started Ray
-        self._task: asyncio.Task[None] | None = None
-        self._poll_now = asyncio.Event()
-
-    def refresh(self) -> None:
-        """Read `serve.status()` now rather than at the next poll."""
-        self._poll_now.set()
-
-    async def start(self) -> None:
-        try:
-            await asyncio.to_thread(importlib.import_module, "ray.serve")
-        except ImportError as exc:
-            raise MaasError(
-                "Serving models on Ray needs Ray Serve, which is not installed: install maas[ray] "
-                "(pip install 'maas[ray]').",
-                code="RayNotInstalled",
-            ) from exc
-        began = time.perf_counter()
-        try:
-            self._started = await asyncio.to_thread(ray_deployments.connect, self.address)
-        except Exception as exc:
-            where = f"at {self.address}" if self.address else "locally"
-            raise MaasError(
-                f"Could not start Ray Serve {where}: {type(exc).__name__}: {exc}", code="RayUnavailable"
-            ) from exc
-        log.info(
-            "Ray Serve ready %s in %.1f s", self.address or "(local instance)", time.perf_counter() - began
-        )
-        self._task = asyncio.create_task(self._watch())
-
-    def new_pool(self, spec: ModelSpec, region: str) -> RayPool:
-        if self._started is None:
-            raise Unavailable("The serving pool is not started.", code="pool_not_started")
-        return RayPool(self, spec, region, pool_config(spec, self.defaults))
-
-    def adopt(self, pool: RayPool, spec: ModelSpec) -> None:
-        pool.adopt(spec)
-
-    async def _watch(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poll_now.wait(), self.poll_seconds)
-            self._poll_now.clear()
-            if not self.pools:
-                continue
-            polled_at = time.monotonic()
-            try:
-                apps = await asyncio.to_thread(ray_deployments.statuses)
-            except Exception:
-                log.exception("reading serve.status() failed")
-                continue
-            for pool in list(self.pools.values()):
-                try:
-                    pool.observe(apps.get(pool.name), polled_at)
-                except Exception:
-                    log.exception("watching pool %s failed", pool.name)
-
-    async def close(self) -> None:
-        await cancel(self._task)
-        for pool in self.pools.values():
-            if pool.deploying is not None:
-                pool.deploying.cancel()
-        await self.close_inline()
-        if self._started is not None:
-            started, self._started = self._started, None
-            await asyncio.to_thread(ray_deployments.disconnect, started, started and self.address is None)
+            self.stats.served(failed)

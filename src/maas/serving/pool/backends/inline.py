@@ -1,4 +1,9 @@
-"""Pools for OpenAI-compatible upstreams: no replica processes, the gateway relays directly."""
+"""The inline backend: pools for OpenAI-compatible upstreams, relayed from the gateway process.
+
+There is no replica process, no queue and no scaling: the upstream server does that. A pool
+starts its engine (an HTTP client) on its first request; an engine that cannot start answers 503
+`model_load_failed`. A changed catalog entry gets a new pool (the old one's client is closed).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,14 @@ from collections.abc import AsyncIterator
 
 from pydantic import BaseModel
 
-from maas.core.errors import MaasError, Unavailable
+from maas.core.errors import MaasError
 from maas.serving.engines.base import Engine, Json, ModelSpec, load_engine
-from maas.serving.pool.base import PoolStats, PoolView, describe, pool_name
-
-INLINE_KINDS = {"openai-upstream"}
+from maas.serving.pool import operations
+from maas.serving.pool.admission import load_failed
+from maas.serving.pool.operations import Operation
+from maas.serving.pool.registry import PoolRegistry
+from maas.serving.pool.stats import PoolStats
+from maas.serving.pool.view import PoolView, describe, pool_name
 
 
 class InlinePool:
@@ -38,41 +46,42 @@ class InlinePool:
                     try:
                         await engine.start()
                     except MaasError as exc:
-                        raise Unavailable(
-                            f"The model '{self.spec.name}' could not be loaded: {exc.message}",
-                            code="model_load_failed",
-                        ) from exc
+                        raise load_failed(self.spec.name, exc.message) from exc
                     self.engine = engine
         return self.engine
 
-    async def call(self, op: str, request: BaseModel, body: Json, tenant: str, weight: float) -> Json:
+    async def call(self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float) -> Json:
         engine = await self._engine()
         self.in_flight += 1
         started = time.perf_counter()
+        failed = True
         try:
-            answer: Json = await getattr(engine, op)(request, body)
+            answer = await operations.answer(engine, op, request, body)
+            failed = False
         finally:
             self.in_flight -= 1
-            self.stats.requests += 1
+            self.stats.served(failed)
         self.stats.answered(time.perf_counter() - started, answer)
         return answer
 
     async def stream(
-        self, op: str, request: BaseModel, body: Json, tenant: str, weight: float
+        self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float
     ) -> AsyncIterator[Json]:
         engine = await self._engine()
+        chunks = operations.stream(engine, op, request, body)  # may refuse before counting
         self.in_flight += 1
         started = time.perf_counter()
         first = True
-        chunks: AsyncIterator[Json] = getattr(engine, op)(request, body)
+        failed = True
         try:
             async for chunk in chunks:
                 self.stats.streamed(chunk, time.perf_counter() - started if first else None)
                 first = False
                 yield chunk
+            failed = False
         finally:
             self.in_flight -= 1
-            self.stats.requests += 1
+            self.stats.served(failed)
             closer = getattr(chunks, "aclose", None)
             if closer is not None:
                 await closer()
@@ -100,3 +109,26 @@ class InlinePool:
 
     def warm(self) -> None:
         return None  # an upstream has nothing to start
+
+
+class InlinePools(PoolRegistry[InlinePool]):
+    """Every upstream relay of this process."""
+
+    backend = "inline"
+
+    async def start(self) -> None:
+        return None
+
+    def new_pool(self, spec: ModelSpec, region: str) -> InlinePool:
+        return InlinePool(spec, region)
+
+    def adopt(self, pool: InlinePool, spec: ModelSpec) -> InlinePool:
+        self.tasks.spawn(pool.close())
+        return InlinePool(spec, pool.region)
+
+    def warm(self, spec: ModelSpec, region: str) -> None:
+        return None  # an upstream has nothing to start
+
+    async def close(self) -> None:
+        for pool in self.pools.values():
+            await pool.close()

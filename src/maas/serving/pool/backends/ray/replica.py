@@ -1,12 +1,13 @@
-"""A pool's replica as Ray Serve runs it (in a Ray actor): one engine, its operations by name.
+"""A pool's replica as Ray Serve runs it (in a Ray actor): one engine, its operations by name
+(`maas.serving.pool.operations`).
 
 The constructor loads the engine, so a model that does not load fails the replica's start, which
 Serve records in the deployment's status; the loader's message is tagged (`ModelLoadFailed`) so
 that the gateway can find it there among the traceback (`load_message`). Requests arrive as the
-local worker's payload (`{"request": model_dump(mode="json", exclude_unset=True), "body"}`) and are
-validated again here. Answers are envelopes, `{"result"}` or `{"chunk"}` or `{"error":
-error_frame}`, so that an engine's MaasError keeps its class and code across the process boundary
-(Ray would pickle it without them).
+local worker's payload (`operations.payload`: the request as `model_dump(mode="json",
+exclude_unset=True)`, the body and the tenant) and are validated again here. Answers are
+envelopes, `{"result"}` or `{"chunk"}` or `{"error": error_frame}`, so that an engine's MaasError
+keeps its class and code across the process boundary (Ray would pickle it without them).
 
 This module imports no Ray: `serve.deployment(ServeReplica)` is applied where it is deployed.
 """
@@ -21,8 +22,8 @@ from contextlib import aclosing
 
 from maas.core.errors import MaasError
 from maas.serving.engines.base import Engine, Json, ModelSpec, load_engine
-from maas.serving.pool.frames import error_frame
-from maas.serving.pool.worker import REQUESTS
+from maas.serving.pool import operations
+from maas.serving.pool.frames import error_frame, failure_text
 
 log = logging.getLogger("maas.replica")
 LOAD_FAILED = "maas-load-failed: "  # tags the loader's message inside Serve's status message
@@ -60,27 +61,28 @@ class ServeReplica:
             engine = load_engine(spec)
             await engine.start()
         except Exception as exc:
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            raise ModelLoadFailed(message) from None
+            raise ModelLoadFailed(failure_text(exc)) from None
         self.engine: Engine = engine
 
-    async def call(self, op: str, payload: Json) -> Json:
+    async def call(self, name: str, payload: Json) -> Json:
         try:
-            request = REQUESTS[op].model_validate(payload.get("request") or {})
-            return {"result": await getattr(self.engine, op)(request, payload.get("body") or {})}
+            op = operations.operation(name)
+            request, body, _ = operations.unpack(op, payload)
+            return {"result": await operations.answer(self.engine, op, request, body)}
         except Exception as exc:
             if not isinstance(exc, MaasError):
-                log.exception("%s failed", op)
+                log.exception("%s failed", name)
             return {"error": error_frame(exc)}
 
-    async def stream(self, op: str, payload: Json) -> AsyncIterator[Json]:
+    async def stream(self, name: str, payload: Json) -> AsyncIterator[Json]:
         try:
-            request = REQUESTS[op].model_validate(payload.get("request") or {})
-            chunks: AsyncIterator[Json] = getattr(self.engine, op)(request, payload.get("body") or {})
+            op = operations.operation(name)
+            request, body, _ = operations.unpack(op, payload)
+            chunks = operations.stream(self.engine, op, request, body)
             async with aclosing(chunks) as stream:  # type: ignore[type-var]
                 async for chunk in stream:
                     yield {"chunk": chunk}
         except Exception as exc:
             if not isinstance(exc, MaasError):
-                log.exception("%s failed", op)
+                log.exception("%s failed", name)
             yield {"error": error_frame(exc)}

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maas.serving.engines.base import ModelSpec
+from maas.serving.pool.backends.ray.replica import ModelLoadFailed, ServeReplica, load_message
 from maas.serving.pool.config import PoolConfig, runtime_fields
-from maas.serving.ray_replica import ModelLoadFailed, ServeReplica, load_message
 
 # Serve's autoscaler averages load over LOOK_BACK_SECONDS, fed by handles and replicas every
 # METRICS_SECONDS (its defaults, 30 s and 10 s, keep an idle pool up ~40 s past its keep-alive).

@@ -16,27 +16,14 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from pydantic import BaseModel
-
-from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
-from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.serving.engines.base import TENANT, Engine, ModelSpec, load_engine
-from maas.serving.pool.frames import Frame, encode, error_frame, read_frame
+from maas.serving.pool import operations
+from maas.serving.pool.frames import Frame, encode, error_frame, failure_text, read_frame
 
 log = logging.getLogger("maas.replica")
-
-REQUESTS: dict[str, type[BaseModel]] = {
-    "chat": ChatCompletionsRequest,
-    "chat_stream": ChatCompletionsRequest,
-    "completion": CompletionsRequest,
-    "completion_stream": CompletionsRequest,
-    "embed": EmbeddingsRequest,
-}
-STREAMS = {"chat_stream", "completion_stream"}
 
 
 def preload() -> None:
@@ -105,8 +92,7 @@ class Replica:
             engine = load_engine(self.spec)
             await engine.start()
         except Exception as exc:
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            self.send({"op": "failed", "message": message})
+            self.send({"op": "failed", "message": failure_text(exc)})
             await self.writer.drain()
             return
         self.engine = engine
@@ -128,23 +114,19 @@ class Replica:
 
     async def serve(self, rid: str, frame: Frame) -> None:
         assert self.engine is not None
-        op = str(frame.get("op"))
         try:
-            kind = REQUESTS.get(op)
-            if kind is None:
-                raise ValueError(f"unknown operation {op!r}")
-            request: Any = kind.model_validate(frame.get("request") or {})
-            body = frame.get("body") or {}
-            TENANT.set(str(frame.get("tenant") or ""))  # this task's own context
-            if op in STREAMS:
-                chunks: AsyncIterator[dict[str, Any]] = getattr(self.engine, op)(request, body)
+            op = operations.operation(frame.get("op"))
+            request, body, tenant = operations.unpack(op, frame)
+            TENANT.set(tenant)  # this task's own context
+            if op.streams:
+                chunks = operations.stream(self.engine, op, request, body)
                 async with aclosing(chunks) as stream:  # type: ignore[type-var]
                     async for chunk in stream:
                         self.send({"id": rid, "chunk": chunk})
                         await self._drain()
                 self.send({"id": rid, "end": True})
             else:
-                result = await getattr(self.engine, op)(request, body)
+                result = await operations.answer(self.engine, op, request, body)
                 self.send({"id": rid, "result": result})
         except asyncio.CancelledError:
             pass  # the gateway cancelled it: nothing more to say
