@@ -10,8 +10,8 @@ import typer
 from maas.cli import config
 from maas.cli.connection import Connection, connected
 from maas.cli.errors import sdk_errors
-from maas.cli.options import Output, OutputOpt, QueryOpt, SubOpt, UrlOpt
-from maas.cli.output import emit, fail, required
+from maas.cli.options import Output, SubOpt, UrlOpt
+from maas.cli.output import emit, fail, printed, required
 from maas.sdk import HttpResponseError
 
 KEYS_HELP = ", ".join(key + "=…" for key in config.DEFAULT_KEYS)
@@ -37,7 +37,7 @@ def login(
     url = config.resolve(url=url).url
     if not token:
         token = typer.prompt("Token", hide_input=True)
-    with Connection(url, token) as connection, sdk_errors():
+    with Connection.opened(url, token) as connection, sdk_errors():
         accounts = list(connection.arm().list("/subscriptions"))
     data = _load()
     data.update({"url": url, "token": token})
@@ -121,50 +121,47 @@ def _put_account(
 
 @account_app.command("create")
 @connected
+@printed
 def account_create(
     connection: Connection,
     subscription: Annotated[str, typer.Option("--subscription", "-s", help="Account (subscription) id.")],
     payment_method: PaymentOpt = None,
     offer_type: OfferTypeOpt = None,
     display_name: Annotated[str | None, typer.Option("--display-name", help="A readable name.")] = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Operator: create an account (subscription) with its billing profile."""
-    emit(_put_account(connection, subscription, payment_method, offer_type, display_name), output, query)
+    return _put_account(connection, subscription, payment_method, offer_type, display_name)
 
 
 @account_app.command("update")
 @connected
+@printed
 def account_update(
     connection: Connection,
     subscription: SubOpt = None,
     payment_method: PaymentOpt = None,
     offer_type: OfferTypeOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Change the account's billing profile. Removing the payment method (`--payment-method None`)
     suspends its paid subscriptions and endpoints until one is back."""
     subscription = required(
         subscription or connection.profile.subscription,
         "no account: pass --subscription or run `maas account set`",
     )
-    emit(_put_account(connection, subscription, payment_method, offer_type, None), output, query)
+    return _put_account(connection, subscription, payment_method, offer_type, None)
 
 
 @account_app.command("show")
 @connected
-def account_show(
-    connection: Connection, subscription: SubOpt = None, output: OutputOpt = "json", query: QueryOpt = None
-) -> None:
+@printed
+def account_show(connection: Connection, subscription: SubOpt = None) -> Any:
     """The account commands use: its id, state and the server it lives on."""
     subscription = required(
         subscription or connection.profile.subscription,
         "no account set: run `maas account set --subscription ID`",
     )
     found = connection.arm().request("GET", f"/subscriptions/{subscription}")
-    emit({**found, "url": connection.profile.url}, output, query)
+    return {**found, "url": connection.profile.url}
 
 
 def configure(

@@ -21,8 +21,8 @@ from typing import Annotated, Any
 import typer
 
 from maas.cli.connection import WorkspaceScope, in_workspace
-from maas.cli.options import NoWaitOpt, OutputOpt, QueryOpt, YesOpt
-from maas.cli.output import emit, progress
+from maas.cli.options import NoWaitOpt, YesOpt
+from maas.cli.output import printed, progress
 from maas.sdk import LROPoller, MLClient
 
 
@@ -109,35 +109,28 @@ def create_command(resource: WorkspaceResource) -> Callable[..., None]:
         name: Annotated[str | None, typer.Option("--name", "-n", help="Name (overrides the file's).")] = None,
         set_: Annotated[list[str] | None, typer.Option("--set", help=resource.set_help)] = None,
         no_wait: NoWaitOpt = False,
-        output: OutputOpt = "json",
-        query: QueryOpt = None,
-    ) -> None:
+    ) -> Any:
         overrides = set_overrides(set_) + ([{"name": name}] if name else [])
         entity = resource.load(file, params_override=overrides)
-        result = resource.create(scope.client, entity, no_wait)
-        if result is not None:
-            emit(as_dict(result), output, query)
+        return as_dict(resource.create(scope.client, entity, no_wait))
 
-    return in_workspace(_waiting(resource, create))
+    return in_workspace(printed(_waiting(resource, create)))
 
 
 def show_command(resource: WorkspaceResource) -> Callable[..., None]:
     def show(
-        scope: WorkspaceScope,
-        name: Annotated[str, typer.Option("--name", "-n", help=resource.name_help)],
-        output: OutputOpt = "json",
-        query: QueryOpt = None,
-    ) -> None:
-        emit(as_dict(resource.operations(scope.client).get(name)), output, query)
+        scope: WorkspaceScope, name: Annotated[str, typer.Option("--name", "-n", help=resource.name_help)]
+    ) -> Any:
+        return as_dict(resource.operations(scope.client).get(name))
 
-    return in_workspace(show)
+    return in_workspace(printed(show))
 
 
 def list_command(resource: WorkspaceResource) -> Callable[..., None]:
-    def list_(scope: WorkspaceScope, output: OutputOpt = "json", query: QueryOpt = None) -> None:
-        emit(as_dict(list(resource.operations(scope.client).list())), output, query)
+    def list_(scope: WorkspaceScope) -> Any:
+        return as_dict(list(resource.operations(scope.client).list()))
 
-    return in_workspace(list_)
+    return in_workspace(printed(list_))
 
 
 def delete_command(resource: WorkspaceResource) -> Callable[..., None]:

@@ -14,16 +14,15 @@ connection's last.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Sequence
-from types import TracebackType
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from maas.cli import config
 from maas.cli.errors import sdk_errors
 from maas.cli.options import GroupOpt, SubOpt, TokenOpt, UrlOpt, WorkspaceOpt
 from maas.cli.output import fail
+from maas.cli.signatures import add_options, option
 from maas.sdk import ArmClient, CostManagementClient, MaasTokenCredential, MLClient
 
 #: The longest wait between two polls of a long-running operation, whatever `Retry-After` says.
@@ -34,11 +33,18 @@ NO_TOKEN = "no token: run `maas login`, pass --token or set MAAS_TOKEN"
 class Connection:
     """The server one command talks to, and the SDK clients it made for it."""
 
-    def __init__(self, url: str | None = None, token: str | None = None) -> None:
+    def __init__(self, url: str | None, token: str | None, clients: ExitStack) -> None:
         self._url, self._token = url, token
         self._profile: config.Profile | None = None
-        self._clients: list[ArmClient | MLClient | CostManagementClient] = []
+        self._clients = clients  # closes every client made here when the command ends
         self._arm: ArmClient | None = None
+
+    @classmethod
+    @contextmanager
+    def opened(cls, url: str | None = None, token: str | None = None) -> Iterator[Connection]:
+        """A connection whose clients are closed when the `with` block ends."""
+        with ExitStack() as clients:
+            yield cls(url, token, clients)
 
     @property
     def profile(self) -> config.Profile:
@@ -59,8 +65,8 @@ class Connection:
         """The generic client, for ARM paths no typed client covers."""
         if self._arm is None:
             profile, credential = self.profile, self._credential()
-            self._arm = ArmClient(credential, profile.url, verify=profile.verify, polling_interval=MAX_POLL_S)
-            self._clients.append(self._arm)
+            client = ArmClient(credential, profile.url, verify=profile.verify, polling_interval=MAX_POLL_S)
+            self._arm = self._clients.enter_context(client)
         return self._arm
 
     def ml(self, subscription: str | None, group: str | None, workspace: str | None) -> MLClient:
@@ -90,28 +96,14 @@ class Connection:
             verify=profile.verify,
             polling_interval=MAX_POLL_S,
         )
-        self._clients.append(client)
-        return client
+        return self._clients.enter_context(client)
 
     def costs(self) -> CostManagementClient:
         """The Cost Management client."""
         credential, profile = self._credential(), self.profile
-        client = CostManagementClient(credential, profile.url, verify=profile.verify)
-        self._clients.append(client)
-        return client
-
-    def close(self) -> None:
-        for client in self._clients:
-            client.close()
-        self._clients.clear()
-
-    def __enter__(self) -> Connection:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
+        return self._clients.enter_context(
+            CostManagementClient(credential, profile.url, verify=profile.verify)
+        )
 
 
 class WorkspaceScope:
@@ -132,40 +124,12 @@ class WorkspaceScope:
         return self._client
 
 
-def _option(name: str, annotation: Any) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
-
-
-CONNECTION_OPTIONS = (_option("url", UrlOpt), _option("token", TokenOpt))
+CONNECTION_OPTIONS = (option("url", UrlOpt), option("token", TokenOpt))
 WORKSPACE_OPTIONS = (
-    _option("subscription", SubOpt),
-    _option("resource_group", GroupOpt),
-    _option("workspace_name", WorkspaceOpt),
+    option("subscription", SubOpt),
+    option("resource_group", GroupOpt),
+    option("workspace_name", WorkspaceOpt),
 )
-
-
-def _expose(
-    wrapper: Callable[..., None],
-    command: Callable[..., None],
-    options: Sequence[inspect.Parameter],
-    *,
-    keep_first: bool = False,
-    before: str | None = None,
-) -> Callable[..., None]:
-    """Give `wrapper` the signature Typer reads its options from: `command`'s, less its first
-    parameter (what the wrapper passes it) unless `keep_first`, with `options` put before the
-    parameter named `before` (or last)."""
-    params = list(inspect.signature(command, eval_str=True).parameters.values())
-    first, own = params[:1], params[1:]
-    at = next((i for i, p in enumerate(own) if p.name == before), len(own))
-    own = [*own[:at], *options, *own[at:]]
-    # Options are passed by keyword: the ones after an added keyword-only option become so too.
-    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if i >= at else p for i, p in enumerate(own)]
-    visible = [*first, *own] if keep_first else own
-    functools.update_wrapper(wrapper, command)
-    wrapper.__signature__ = inspect.Signature(visible, return_annotation=None)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in visible}
-    return wrapper
 
 
 def connected(command: Callable[..., None]) -> Callable[..., None]:
@@ -173,10 +137,10 @@ def connected(command: Callable[..., None]) -> Callable[..., None]:
     errors it lets out become the CLI's one error line."""
 
     def run(*args: Any, url: str | None = None, token: str | None = None, **kwargs: Any) -> None:
-        with Connection(url, token) as connection, sdk_errors():
+        with Connection.opened(url, token) as connection, sdk_errors():
             command(connection, *args, **kwargs)
 
-    return _expose(run, command, CONNECTION_OPTIONS)
+    return add_options(run, command, CONNECTION_OPTIONS, drop_first=True)
 
 
 def in_workspace(command: Callable[..., None]) -> Callable[..., None]:
@@ -193,4 +157,4 @@ def in_workspace(command: Callable[..., None]) -> Callable[..., None]:
     ) -> None:
         command(WorkspaceScope(connection, subscription, resource_group, workspace_name), *args, **kwargs)
 
-    return connected(_expose(run, command, WORKSPACE_OPTIONS, keep_first=True, before="output"))
+    return connected(add_options(run, command, WORKSPACE_OPTIONS, before="output"))

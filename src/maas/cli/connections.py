@@ -4,14 +4,13 @@ long-running: create and delete have no `--no-wait`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from maas.cli.commands import WorkspaceResource, as_dict, create_command, delete_command, list_command
 from maas.cli.connection import WorkspaceScope, in_workspace
-from maas.cli.options import OutputOpt, QueryOpt
-from maas.cli.output import emit
+from maas.cli.output import printed
 from maas.sdk import load_connection
 
 connection_app = typer.Typer(help="Workspace connections to serverless endpoints.", no_args_is_help=True)
@@ -31,17 +30,16 @@ connection_app.command("create", help="Create or update a connection to a server
 
 @connection_app.command("show")
 @in_workspace
+@printed
 def show(
     scope: WorkspaceScope,
     name: Annotated[str, typer.Option("--name", "-n", help="Connection name.")],
     populate_secrets: Annotated[
         bool, typer.Option("--populate-secrets", help="Include the connection's key.")
     ] = False,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """One connection."""
-    emit(as_dict(scope.client.connections.get(name, populate_secrets=populate_secrets)), output, query)
+    return as_dict(scope.client.connections.get(name, populate_secrets=populate_secrets))
 
 
 connection_app.command("list", help="The workspace's connections.")(list_command(CONNECTIONS))

@@ -16,8 +16,8 @@ import typer
 
 from maas.cli.connection import Connection, connected
 from maas.cli.errors import sdk_errors
-from maas.cli.options import GroupOpt, NoWaitOpt, OutputOpt, QueryOpt, SubOpt
-from maas.cli.output import emit, fail, progress, required
+from maas.cli.options import GroupOpt, NoWaitOpt, SubOpt
+from maas.cli.output import fail, printed, progress, required
 
 deployment_app = typer.Typer(help="ARM template deployments.", no_args_is_help=True)
 group_app = typer.Typer(help="Deployments into a resource group.", no_args_is_help=True)
@@ -107,6 +107,7 @@ def _path_in(
 
 @group_app.command("create", context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 @connected
+@printed
 def create(
     connection: Connection,
     ctx: typer.Context,
@@ -122,9 +123,7 @@ def create(
     mode: Annotated[str, typer.Option("--mode", help="Incremental or Complete.")] = "Incremental",
     no_wait: NoWaitOpt = False,
     subscription: SubOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Deploy a template into a resource group and wait for it to finish."""
     # az takes `--parameters a=1 b=2`: the values after the first arrive as extra arguments.
     values = [*(parameters_ or []), *ctx.args]
@@ -139,38 +138,34 @@ def create(
     # The template's errors (and the deployment's failure) print after the file's name.
     with sdk_errors(about=str(template_file)):
         if no_wait:
-            emit(client.request("PUT", path, body, api_version=API_VERSION), output, query)
-            return
+            return client.request("PUT", path, body, api_version=API_VERSION)
         poller = client.begin_create_or_update(path, body, api_version=API_VERSION)
         with progress(f"Deploying {name}"):
-            deployment = poller.result()
-    emit(deployment, output, query)
+            return poller.result()
 
 
 @group_app.command("show")
 @connected
+@printed
 def show(
     connection: Connection,
     name: Annotated[str, typer.Option("--name", "-n", help="The deployment's name.")],
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """One deployment: its state, outputs and the resources it made."""
     path = _path_in(connection, subscription, resource_group, name)
-    emit(connection.arm().request("GET", path, api_version=API_VERSION), output, query)
+    return connection.arm().request("GET", path, api_version=API_VERSION)
 
 
 @group_app.command("list")
 @connected
+@printed
 def list_(
     connection: Connection,
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """The resource group's deployments."""
     path = _path_in(connection, subscription, resource_group)
-    emit(list(connection.arm().list(path, api_version=API_VERSION)), output, query)
+    return list(connection.arm().list(path, api_version=API_VERSION))

@@ -18,8 +18,8 @@ from maas.cli.commands import (
     show_command,
 )
 from maas.cli.connection import WorkspaceScope, in_workspace
-from maas.cli.options import NoWaitOpt, OutputOpt, QueryOpt
-from maas.cli.output import emit, fail, progress
+from maas.cli.options import NoWaitOpt
+from maas.cli.output import fail, printed
 from maas.sdk import EndpointAuthKeys, MLClient, load_serverless_endpoint
 
 endpoint_app = typer.Typer(
@@ -78,15 +78,14 @@ def _apply(entity: Any, assignments: list[str]) -> None:
 
 @endpoint_app.command("update")
 @in_workspace
+@printed
 def update(
     scope: WorkspaceScope,
     name: NameOverrideOpt = None,
     file: OptionalFileOpt = None,
     set_: SetOpt = None,
     no_wait: NoWaitOpt = False,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Change an endpoint's tags or description (--set), or apply a file (-f)."""
     if file is None and not name:
         fail("give -n/--name or -f/--file", 2)
@@ -100,13 +99,8 @@ def update(
         assert name is not None
         entity = client.serverless_endpoints.get(name)
     _apply(entity, set_ or [])
-    result = finish(
-        client.serverless_endpoints.begin_create_or_update(entity),
-        no_wait,
-        f"Updating serverless endpoint {entity.name}",
-    )
-    if result is not None:
-        emit(as_dict(result), output, query)
+    poller = client.serverless_endpoints.begin_create_or_update(entity)
+    return as_dict(finish(poller, no_wait, f"Updating serverless endpoint {entity.name}"))
 
 
 endpoint_app.command("delete", help="Delete a serverless endpoint.")(delete_command(ENDPOINTS))
@@ -114,15 +108,15 @@ endpoint_app.command("delete", help="Delete a serverless endpoint.")(delete_comm
 
 @endpoint_app.command("get-credentials")
 @in_workspace
-def get_credentials(
-    scope: WorkspaceScope, name: NameOpt, output: OutputOpt = "json", query: QueryOpt = None
-) -> None:
+@printed
+def get_credentials(scope: WorkspaceScope, name: NameOpt) -> Any:
     """The endpoint's keys."""
-    emit(keys_dict(scope.client.serverless_endpoints.get_keys(name)), output, query)
+    return keys_dict(scope.client.serverless_endpoints.get_keys(name))
 
 
 @endpoint_app.command("regenerate-keys")
 @in_workspace
+@printed
 def regenerate_keys(
     scope: WorkspaceScope,
     name: NameOpt,
@@ -130,13 +124,8 @@ def regenerate_keys(
         Literal["primary", "secondary"], typer.Option("--key-type", help="Which key: primary or secondary.")
     ] = "primary",
     no_wait: NoWaitOpt = False,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Replace one of the endpoint's keys; the other keeps working."""
     poller = scope.client.serverless_endpoints.begin_regenerate_keys(name, key_type=key_type)
-    if no_wait:
-        return
-    with progress(f"Regenerating the {key_type} key of {name}"):
-        keys = poller.result()
-    emit(keys_dict(keys), output, query)
+    keys = finish(poller, no_wait, f"Regenerating the {key_type} key of {name}")
+    return None if keys is None else keys_dict(keys)

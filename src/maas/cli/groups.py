@@ -4,14 +4,14 @@ live in. Workspaces are read through the SDK elsewhere; creating one is a plain 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from maas.cli import config
 from maas.cli.connection import Connection, connected
-from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt, YesOpt
-from maas.cli.output import emit, fail, required
+from maas.cli.options import GroupOpt, SubOpt, YesOpt
+from maas.cli.output import fail, printed, required
 
 group_app = typer.Typer(help="Resource groups (as `az group`).", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (as `az ml workspace`).", no_args_is_help=True)
@@ -49,42 +49,39 @@ def _location(profile: config.Profile, location: str | None) -> str:
 
 @group_app.command("create")
 @connected
+@printed
 def group_create(
     connection: Connection,
     name: NameOpt,
     location: LocationOpt = None,
     subscription: SubOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Create a resource group (or update its tags)."""
     path = f"{_account(connection, subscription)}/resourceGroups/{name}"
     body = {"location": _location(connection.profile, location)}
-    emit(connection.arm().request("PUT", path, body), output, query)
+    return connection.arm().request("PUT", path, body)
 
 
 @group_app.command("show")
 @connected
+@printed
 def group_show(
     connection: Connection,
     name: NameOpt,
     subscription: SubOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """One resource group."""
     path = f"{_account(connection, subscription)}/resourceGroups/{name}"
-    emit(connection.arm().request("GET", path), output, query)
+    return connection.arm().request("GET", path)
 
 
 @group_app.command("list")
 @connected
-def group_list(
-    connection: Connection, subscription: SubOpt = None, output: OutputOpt = "json", query: QueryOpt = None
-) -> None:
+@printed
+def group_list(connection: Connection, subscription: SubOpt = None) -> Any:
     """The account's resource groups."""
     path = f"{_account(connection, subscription)}/resourceGroups"
-    emit(list(connection.arm().list(path)), output, query)
+    return list(connection.arm().list(path))
 
 
 @group_app.command("delete")
@@ -101,23 +98,23 @@ def group_delete(
 
 @workspace_app.command("create")
 @connected
+@printed
 def workspace_create(
     connection: Connection,
     name: NameOpt,
     resource_group: GroupOpt = None,
     location: LocationOpt = None,
     subscription: SubOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Create a workspace in a resource group (its region is where its endpoints run)."""
     path = f"{_group(connection, subscription, resource_group)}/{WS}/{name}"
     body = {"location": _location(connection.profile, location)}
-    emit(connection.arm().request("PUT", path, body), output, query)
+    return connection.arm().request("PUT", path, body)
 
 
 @workspace_app.command("show")
 @connected
+@printed
 def workspace_show(
     connection: Connection,
     name: Annotated[
@@ -125,26 +122,23 @@ def workspace_show(
     ] = None,
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """One workspace."""
     account = _account(connection, subscription)
     group, name = resource_group or connection.profile.group, name or connection.profile.workspace
     if not group or not name:
         fail("pass -n and -g (or configure defaults for workspace and group)", 2)
-    emit(connection.arm().request("GET", f"{account}/resourceGroups/{group}/{WS}/{name}"), output, query)
+    return connection.arm().request("GET", f"{account}/resourceGroups/{group}/{WS}/{name}")
 
 
 @workspace_app.command("list")
 @connected
+@printed
 def workspace_list(
     connection: Connection,
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """The workspaces of a resource group."""
     path = f"{_group(connection, subscription, resource_group)}/{WS}"
-    emit(list(connection.arm().list(path)), output, query)
+    return list(connection.arm().list(path))

@@ -9,7 +9,7 @@ import typer
 
 from maas.cli.connection import Connection, connected
 from maas.cli.options import OutputOpt, QueryOpt
-from maas.cli.output import emit
+from maas.cli.output import emit, printed
 
 model_app = typer.Typer(help="Operator: the model catalog.", no_args_is_help=True)
 offer_app = typer.Typer(
@@ -22,6 +22,7 @@ pool_app = typer.Typer(
 
 @model_app.command("add")
 @connected
+@printed
 def model_add(
     connection: Connection,
     model_id: Annotated[str, typer.Argument(help="azureml://registries/<r>/models/<m>/versions/<v>")],
@@ -53,9 +54,7 @@ def model_add(
     cold_start_timeout: Annotated[
         float | None, typer.Option(help="Seconds a request may wait for a replica before 503.")
     ] = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Add a model version to the catalog from a folder, a GGUF file or an upstream URL."""
     from maas.core.ids import ModelId
 
@@ -100,23 +99,23 @@ def model_add(
     if serving:
         body["properties"]["serving"] = serving
     path = f"/registries/{parsed.registry}/models/{parsed.model}/versions/{parsed.version}"
-    emit(connection.arm().request("PUT", path, body), output, query)
+    return connection.arm().request("PUT", path, body)
 
 
 @model_app.command("list")
 @connected
+@printed
 def model_list(
     connection: Connection,
     registry: Annotated[str, typer.Argument(help="Registry name.")],
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """List the models of a registry."""
-    emit(connection.arm().request("GET", f"/registries/{registry}/models")["value"], output, query)
+    return connection.arm().request("GET", f"/registries/{registry}/models")["value"]
 
 
 @offer_app.command("create")
 @connected
+@printed
 def offer_create(
     connection: Connection,
     name: Annotated[str, typer.Argument(help="Offer id.")],
@@ -135,9 +134,7 @@ def offer_create(
     region: Annotated[
         list[str] | None, typer.Option("--region", help="A region it deploys in (repeat).")
     ] = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Create or update an offer for a catalog model."""
     meters = [
         {"meterId": "paygo-inference-input-tokens", "pricePer1K": input_price, "currency": currency},
@@ -154,14 +151,15 @@ def offer_create(
             "meters": meters,
         }
     }
-    emit(connection.arm().request("PUT", f"/providers/Microsoft.MaaS/offers/{name}", body), output, query)
+    return connection.arm().request("PUT", f"/providers/Microsoft.MaaS/offers/{name}", body)
 
 
 @offer_app.command("list")
 @connected
-def offer_list(connection: Connection, output: OutputOpt = "json", query: QueryOpt = None) -> None:
+@printed
+def offer_list(connection: Connection) -> Any:
     """List offers: each model's terms, regions and prices per 1K tokens."""
-    emit(connection.arm().request("GET", "/providers/Microsoft.MaaS/offers")["value"], output, query)
+    return connection.arm().request("GET", "/providers/Microsoft.MaaS/offers")["value"]
 
 
 POOLS = "/providers/Microsoft.MaaS/pools"
@@ -202,23 +200,21 @@ def pool_list(
 
 @pool_app.command("show")
 @connected
+@printed
 def pool_show(
     connection: Connection,
     name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """One pool, with its replicas."""
-    emit(connection.arm().request("GET", f"{POOLS}/{name}"), output, query)
+    return connection.arm().request("GET", f"{POOLS}/{name}")
 
 
 @pool_app.command("restart")
 @connected
+@printed
 def pool_restart(
     connection: Connection,
     name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Stop a pool's replicas and clear a load failure; the next request starts it again."""
-    emit(connection.arm().request("POST", f"{POOLS}/{name}/restart"), output, query)
+    return connection.arm().request("POST", f"{POOLS}/{name}/restart")

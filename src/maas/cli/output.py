@@ -8,12 +8,15 @@ terminal rather than cut a Target URI someone copies), and nothing at all for an
 
 Exit codes: 1 when the server (or the network) refused, 2 for usage errors (bad flags, bad
 files). Nothing is printed on stdout when a command fails.
+
+`@printed` gives a command `-o/--output` and `--query` and prints what it returns; commands
+with their own rendering (quota, pools, usage) declare the options themselves.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -23,6 +26,9 @@ import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
+
+from maas.cli.options import OutputOpt, QueryOpt
+from maas.cli.signatures import add_options, option
 
 FORMATS = ("json", "table", "yaml", "tsv")
 
@@ -156,3 +162,18 @@ def progress(message: str) -> Iterator[None]:
         return
     with console.status(message):
         yield
+
+
+OUTPUT_OPTIONS = (option("output", OutputOpt, "json"), option("query", QueryOpt))
+
+
+def printed(command: Callable[..., Any]) -> Callable[..., None]:
+    """The command with `-o/--output` (json by default) and `--query` after its own options;
+    what it returns is printed in that format, and nothing when it returns None (`--no-wait`)."""
+
+    def run(*args: Any, output: str = "json", query: str | None = None, **kwargs: Any) -> None:
+        result = command(*args, **kwargs)
+        if result is not None:
+            emit(result, output, query)
+
+    return add_options(run, command, OUTPUT_OPTIONS)

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from maas.cli.connection import Connection, connected
-from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt
-from maas.cli.output import emit, fail, required
+from maas.cli.options import GroupOpt, SubOpt
+from maas.cli.output import fail, printed, required
 from maas.sdk import ArmClient, HttpResponseError
 
 role_app = typer.Typer(help="Role-based access: definitions and assignments.", no_args_is_help=True)
@@ -62,13 +62,15 @@ def principal_id(client: ArmClient, assignee: str) -> str:
 
 @definition_app.command("list")
 @connected
-def definition_list(connection: Connection, output: OutputOpt = "json", query: QueryOpt = None) -> None:
+@printed
+def definition_list(connection: Connection) -> Any:
     """The roles that can be assigned."""
-    emit(list(connection.arm().list(RD, api_version=API_VERSION)), output, query)
+    return list(connection.arm().list(RD, api_version=API_VERSION))
 
 
 @assignment_app.command("create")
 @connected
+@printed
 def create(
     connection: Connection,
     assignee: Annotated[str, typer.Option("--assignee", help="The principal (user or service) name or id.")],
@@ -77,9 +79,7 @@ def create(
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
     description: Annotated[str | None, typer.Option("--description", help="Why.")] = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Grant a role to a principal at a scope."""
     where = _scope(connection, scope, subscription, resource_group)
     client = connection.arm()
@@ -88,11 +88,12 @@ def create(
     if description:
         properties["description"] = description
     path = f"{_prefix(where)}{RA}/{uuid.uuid4()}"
-    emit(client.request("PUT", path, {"properties": properties}, api_version=API_VERSION), output, query)
+    return client.request("PUT", path, {"properties": properties}, api_version=API_VERSION)
 
 
 @assignment_app.command("list")
 @connected
+@printed
 def list_(
     connection: Connection,
     scope: ScopeOpt = None,
@@ -100,9 +101,7 @@ def list_(
     role: Annotated[str | None, typer.Option("--role", help="Only this role's.")] = None,
     resource_group: GroupOpt = None,
     subscription: SubOpt = None,
-    output: OutputOpt = "json",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Role assignments at a scope."""
     where = _scope(connection, scope, subscription, resource_group)
     client = connection.arm()
@@ -113,7 +112,7 @@ def list_(
     if role:
         role_id = str(find_role(client, role)["id"]).lower()
         items = [i for i in items if str(i["properties"].get("roleDefinitionId", "")).lower() == role_id]
-    emit(items, output, query)
+    return items
 
 
 @assignment_app.command("delete")
