@@ -76,7 +76,7 @@ async def in_process_sender(args: argparse.Namespace) -> tuple[Sender, Callable[
 
     async def send(index: int) -> Stream:
         request = ChatCompletionsRequest.model_validate(body(index, args))
-        return await read_stream(engine.chat_stream(request, {}))
+        return await read_stream(chunk async for chunk, _ in engine.chat_stream(request, {}))
 
     label = (
         f"in-process engine, {path}, maxBatch {args.max_batch or 'default'}, torch threads {torch_threads()}"

@@ -159,9 +159,9 @@ class InstantEngine:
     async def chat(self, request: Any, body: Any) -> dict[str, Any]:
         return dict(ANSWER)
 
-    async def chat_stream(self, request: Any, body: Any) -> AsyncIterator[dict[str, Any]]:
+    async def chat_stream(self, request: Any, body: Any) -> AsyncIterator[tuple[dict[str, Any], None]]:
         """The same answer as one chunk carrying its usage (the benchmark sends no streams)."""
-        yield {**ANSWER, "object": "chat.completion.chunk"}
+        yield {**ANSWER, "object": "chat.completion.chunk"}, None
 
 
 class NoMetering:

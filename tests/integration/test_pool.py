@@ -126,7 +126,7 @@ def test_streams_and_concurrent_requests_share_a_replica() -> None:
     async def test(pools: LocalPools) -> None:
         engine = pools.engine_for(CHAT, "eastus", "t1")
         request, body = chat_body(max_tokens=6, stream=True)
-        chunks = [c async for c in engine.chat_stream(request, body)]
+        chunks = [c async for c, _ in engine.chat_stream(request, body)]
         assert chunks[-1]["usage"]["completion_tokens"] <= 6
         answers = await asyncio.gather(*(chat(pools, tenant=f"t{i}") for i in range(8)))
         texts = {a["choices"][0]["message"]["content"] for a in answers}

@@ -12,8 +12,9 @@ Per POST request, after the key and the endpoint's state are checked and the bod
 2. **Record** (`Admission.record`): when the answer is complete, and before its last bytes are
    sent, the usage — counted by the engine with the model's own tokenizer — goes to the ledger
    (durable from then on, see `maas.billing.ledger`). A stream cut short by the client, or by a
-   model failure, records the tokens generated until then (engines report them per chunk under
-   a private key that is stripped here); a request that fails before generating records nothing.
+   model failure, records the tokens generated until then (engines stream `(chunk, usage)` pairs,
+   `maas.serving.engines.usage`, and the usage never reaches the client); a request that fails
+   before generating records nothing.
 3. **Settle** (`Admission.settle`): the quota entry takes the real token count, or is released
    when nothing was recorded (a refused or failed request uses no quota).
 
@@ -41,8 +42,7 @@ from maas.core import jsontext
 from maas.core.errors import BadRequest, MaasError, TooManyRequests, Unavailable
 from maas.gateway.http import Exchange
 from maas.gateway.quota.base import Decision, Limits, QuotaStore
-from maas.serving.engines.base import PRIVATE_USAGE
-from maas.serving.engines.generation import DEFAULT_MAX_TOKENS
+from maas.serving.engines.usage import DEFAULT_MAX_TOKENS, StreamChunk
 
 log = logging.getLogger("maas.gateway")
 
@@ -166,14 +166,14 @@ class Admission:
         except MaasError as exc:
             log.warning("settling the quota of %s failed: %s", self.request_id, exc.message)
 
-    async def meter_stream(self, chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-        """Relay `chunks`, recording the usage when the last chunk (the one with `usage`) passes,
-        or what was generated so far when the stream ends early."""
+    async def meter_stream(self, chunks: AsyncIterator[StreamChunk]) -> AsyncIterator[dict[str, Any]]:
+        """Relay the chunks of `(chunk, usage)` pairs, recording the usage when the last chunk (the
+        one with OpenAI's `usage`) passes, or what was generated so far when the stream ends early:
+        the engine's count where it gives one, else one token per chunk with content."""
         prompt = completion = 0
         status = Status.CLIENT_CLOSED
         try:
-            async for chunk in chunks:
-                private = chunk.pop(PRIVATE_USAGE, None)
+            async for chunk, counted in chunks:
                 usage = chunk.get("usage")
                 if usage:
                     self.record(
@@ -181,8 +181,8 @@ class Admission:
                         int(usage.get("completion_tokens") or 0),
                         Status.SUCCEEDED,
                     )
-                elif private:
-                    prompt, completion = int(private[0]), int(private[1])
+                elif counted is not None:
+                    prompt, completion = counted
                 elif _has_content(chunk):
                     completion += 1  # an engine without per-chunk counts: one token per chunk
                 yield chunk

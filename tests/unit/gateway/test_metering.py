@@ -27,6 +27,7 @@ from maas.gateway.quota.base import Decision, Limits
 from maas.gateway.quota.memory import MemoryQuotaStore
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
+from maas.serving.engines.usage import StreamChunk, Usage
 
 VIEW = EndpointView(
     id="/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w/serverlessEndpoints/e",
@@ -141,12 +142,12 @@ def test_rate_headers_name_every_limit() -> None:
     }
 
 
-async def _chunks(fail_after: int | None = None) -> AsyncIterator[dict[str, Any]]:
+async def _chunks(fail_after: int | None = None) -> AsyncIterator[StreamChunk]:
     for i in range(5):
         if fail_after is not None and i == fail_after:
             raise RuntimeError("model broke")
-        yield {"choices": [{"delta": {"content": "x"}}], "_maas_usage": [7, i + 1]}
-    yield {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 5}}
+        yield {"choices": [{"delta": {"content": "x"}}]}, Usage(7, i + 1)
+    yield {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 5}}, Usage(7, 5)
 
 
 def _run_stream(
@@ -182,9 +183,9 @@ def _run_stream(
     return asyncio.run(go())
 
 
-def test_a_whole_stream_is_recorded_once_from_its_usage_chunk_and_private_counts_are_stripped() -> None:
+def test_a_whole_stream_is_recorded_once_from_its_usage_chunk_and_relays_only_chunks() -> None:
     seen, journal, after = _run_stream()
-    assert all("_maas_usage" not in chunk for chunk in seen)
+    assert all(isinstance(chunk, dict) and set(chunk) <= {"choices", "usage"} for chunk in seen)
     [only] = journal.records
     assert (only.input_tokens, only.output_tokens, only.status) == (7, 5, "Succeeded")
     assert after.remaining_tokens == 1000 - 12  # the reservation was settled to the real count

@@ -22,6 +22,7 @@ from maas.core.shipped import resolve_path
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.serving.engines.base import ModelSpec
 from maas.serving.engines.transformers_engine import TransformersEngine
+from maas.serving.engines.usage import StreamChunk
 
 T = TypeVar("T")
 QUESTIONS = ("Hello!", "What does ocean mean?", "Tell me about Python lists.", "What is a dog?")
@@ -68,10 +69,10 @@ class Streamed:
     chunks: int
 
 
-async def consume(chunks: AsyncIterator[dict[str, Any]]) -> Streamed:
+async def consume(chunks: AsyncIterator[StreamChunk]) -> Streamed:
     text, finish, usage, count = [], None, {}, 0
     async with aclosing(chunks) as stream:  # type: ignore[type-var]
-        async for chunk in stream:
+        async for chunk, _ in stream:
             count += 1
             choice = chunk["choices"][0]
             text.append(choice.get("delta", {}).get("content") or choice.get("text") or "")
@@ -261,7 +262,7 @@ def test_a_request_joins_a_batch_in_flight(engine: TransformersEngine) -> None:
             joining = asyncio.create_task(consume(engine.chat_stream(second, {})))
             await wait_for(lambda: batcher.running == 2, "the second request to join the first")
             rest = await consume(stream)
-        text = "".join(chunk["choices"][0]["delta"].get("content") or "" for chunk in head)
+        text = "".join(chunk["choices"][0]["delta"].get("content") or "" for chunk, _ in head)
         return text, rest, await joining
 
     head, rest, joined = _run(scenario)

@@ -60,7 +60,8 @@ def _status(status: int, body: Any) -> Handler:
 
 
 async def _drain(engine: OpenAIUpstreamEngine, got: list[Any]) -> None:
-    async for chunk in engine.chat_stream(CHAT, BODY):
+    async for chunk, usage in engine.chat_stream(CHAT, BODY):
+        assert usage is None  # an upstream counts only in its last chunk's `usage`
         got.append(chunk)
 
 

@@ -191,7 +191,7 @@ def test_answers_errors_and_streams_through_handles(monkeypatch: pytest.MonkeyPa
         assert await engine.chat(REQUEST, BODY) == answer
         with pytest.raises(Unprocessable):
             await engine.chat(REQUEST, {**BODY, "bad": True})
-        assert [c async for c in engine.chat_stream(REQUEST, BODY)] == [c["chunk"] for c in chunks]
+        assert [c async for c in engine.chat_stream(REQUEST, BODY)] == [(c["chunk"], None) for c in chunks]
         seen: list[Any] = []
 
         async def consume() -> None:

@@ -94,7 +94,7 @@ async def engine(url: str, resolver: AbstractResolver | None = None) -> AsyncIte
 
 async def _call(running: OpenAIUpstreamEngine, stream: bool) -> Any:
     if stream:
-        return [chunk async for chunk in running.chat_stream(CHAT, BODY)]
+        return [chunk async for chunk, _ in running.chat_stream(CHAT, BODY)]
     return await running.chat(CHAT, BODY)
 
 

@@ -2,7 +2,8 @@
 
 An engine serves one model version. It takes a validated request plus the body to act on (the
 request as the client sent it, after the gateway applied `extra-parameters`), and returns OpenAI
-response dicts, or yields OpenAI chunk dicts when streaming, the last one carrying `usage`.
+response dicts, or yields `(chunk, usage)` pairs when streaming (`maas.serving.engines.usage`):
+OpenAI chunk dicts, the last one carrying `usage`, each with the tokens counted so far.
 Dicts, not typed events, so that an OpenAI-compatible upstream can be relayed without losing
 fields (tool calls, logprobs) that a typed intermediate would drop. Engines raise `maas.core.errors`
 (Unprocessable for a parameter the model cannot honour, ModalityNotSupported for a route it cannot
@@ -24,14 +25,12 @@ from maas.core.errors import MaasError, NotFound
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.protocol.inference.info import ModelType
+from maas.serving.engines.usage import StreamChunk
 
 Json = dict[str, Any]
 # Who the request being served is for (the subscription): engines that batch requests use it to
 # share a batch fairly. Set by the replica for each request; "" when unknown.
 TENANT: ContextVar[str] = ContextVar("maas_tenant", default="")
-# Stream chunks may carry {PRIVATE_USAGE: [prompt_tokens, completion_tokens so far]} so that a stream
-# cut short is billed for what it generated; the gateway removes the key before relaying a chunk.
-PRIVATE_USAGE = "_maas_usage"
 
 
 class ModalityNotSupported(NotFound):
@@ -68,11 +67,11 @@ class Engine(Protocol):
 
     async def chat(self, request: ChatCompletionsRequest, body: Json) -> Json: ...
 
-    def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[Json]: ...
+    def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]: ...
 
     async def completion(self, request: CompletionsRequest, body: Json) -> Json: ...
 
-    def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[Json]: ...
+    def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]: ...
 
     async def embed(self, request: EmbeddingsRequest, body: Json) -> Json: ...
 
@@ -90,13 +89,13 @@ class Unsupported:
     async def chat(self, request: ChatCompletionsRequest, body: Json) -> Json:
         raise self._refuse("chat completions")
 
-    def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         raise self._refuse("chat completions")
 
     async def completion(self, request: CompletionsRequest, body: Json) -> Json:
         raise self._refuse("text completions")
 
-    def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         raise self._refuse("text completions")
 
     async def embed(self, request: EmbeddingsRequest, body: Json) -> Json:

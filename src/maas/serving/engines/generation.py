@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from maas.core.errors import BadRequest, Unprocessable
 from maas.protocol.inference.chat import ChatCompletionsRequest, SamplingFields
-
-DEFAULT_MAX_TOKENS = 256
+from maas.serving.engines.usage import DEFAULT_MAX_TOKENS
 
 
 @dataclass(frozen=True)

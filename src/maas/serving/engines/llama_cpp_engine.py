@@ -16,6 +16,7 @@ from maas.core.shipped import resolve_path
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.serving.engines.base import Json, ModelSpec, Unsupported
 from maas.serving.engines.generation import plan, refuse_unsupported
+from maas.serving.engines.usage import StreamChunk
 
 _DONE = object()
 
@@ -82,22 +83,22 @@ class LlamaCppEngine(Unsupported):
         with self._lock:
             return fn(**kwargs)
 
-    async def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    async def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         messages = self._messages(request)
         prompt_tokens = self._prompt_tokens(" ".join(m["content"] for m in messages))
         kwargs = self._kwargs(request, prompt_tokens)
         async for chunk in self._relay(
             lambda: self.llm.create_chat_completion(messages=messages, stream=True, **kwargs)
         ):
-            yield chunk
+            yield chunk, None
 
-    async def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    async def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         prompt = request.prompt if isinstance(request.prompt, str) else "".join(request.prompt)
         kwargs = self._kwargs(request, self._prompt_tokens(prompt))
         async for chunk in self._relay(
             lambda: self.llm.create_completion(prompt=prompt, stream=True, **kwargs)
         ):
-            yield chunk
+            yield chunk, None
 
     async def _relay(self, start: Any) -> AsyncIterator[Json]:
         loop = asyncio.get_running_loop()

@@ -46,6 +46,7 @@ from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequ
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.protocol.inference.info import ModelType
 from maas.serving.engines.base import Json, ModalityNotSupported, ModelSpec
+from maas.serving.engines.usage import StreamChunk
 
 # The upstream's verdicts on the client's request keep their status; its 401/403 (our key for it)
 # and other failures are ours, and become 502.
@@ -212,7 +213,7 @@ class OpenAIUpstreamEngine:
             result["model"] = self.spec.name
         return result
 
-    async def _stream(self, route: str, body: Json) -> AsyncIterator[Json]:
+    async def _stream(self, route: str, body: Json) -> AsyncIterator[StreamChunk]:
         response = await self._post(route, self._body(body, stream=True))
         try:
             async for line in response.content:
@@ -229,7 +230,7 @@ class OpenAIUpstreamEngine:
                     raise BadGateway(f"The upstream model server failed mid-stream: {chunk['error']}")
                 if isinstance(chunk, dict) and "model" in chunk:
                     chunk["model"] = self.spec.name
-                yield chunk
+                yield chunk, None  # the upstream counts only in its last chunk's `usage`
         except TimeoutError as exc:
             raise GatewayTimeout("The upstream model server stopped sending.") from exc
         except aiohttp.ClientError as exc:
@@ -248,7 +249,7 @@ class OpenAIUpstreamEngine:
         self._serves(False, "chat completions")
         return await self._once("chat/completions", body)
 
-    def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         self._serves(False, "chat completions")
         return self._stream("chat/completions", body)
 
@@ -256,7 +257,7 @@ class OpenAIUpstreamEngine:
         self._serves(False, "text completions")
         return await self._once("completions", body)
 
-    def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         self._serves(False, "text completions")
         return self._stream("completions", body)
 

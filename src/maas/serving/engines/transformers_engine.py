@@ -27,10 +27,11 @@ from maas.core.errors import MaasError, Unavailable, Unprocessable
 from maas.core.shipped import resolve_path
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest, SamplingFields
 from maas.serving.engines import shapes
-from maas.serving.engines.base import PRIVATE_USAGE, Json, ModelSpec, Unsupported
+from maas.serving.engines.base import Json, ModelSpec, Unsupported
 from maas.serving.engines.batcher import DEFAULT_MAX_BATCH, Batcher, Piece
 from maas.serving.engines.decode_batch import Runner
 from maas.serving.engines.generation import Plan, plan, refuse_unsupported
+from maas.serving.engines.usage import StreamChunk, Usage
 
 
 class TransformersEngine(Unsupported):
@@ -137,25 +138,23 @@ class TransformersEngine(Unsupported):
         text, count, finish = await self._collect(ids, how)
         return shapes.chat_response(shapes.completion_id(), self.spec.name, text, finish, len(ids), count)
 
-    async def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    async def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         ids = self._chat_ids(request)
         how = self._plan(request, ids)
         cid, created = shapes.completion_id(), int(time.time())
         first = shapes.chat_chunk(cid, created, self.spec.name, {"role": "assistant", "content": ""})
-        first[PRIVATE_USAGE] = [len(ids), 0]
-        yield first
+        yield first, Usage(len(ids), 0)
         # aclosing: when the client goes away this generator is closed, and closes the generation
         # at once rather than whenever the garbage collector finalises it
         async with aclosing(self._stream(ids, how)) as pieces:
             async for piece, count, reason in pieces:
                 if piece:
                     chunk = shapes.chat_chunk(cid, created, self.spec.name, {"content": piece})
-                    chunk[PRIVATE_USAGE] = [len(ids), count]
-                    yield chunk
+                    yield chunk, Usage(len(ids), count)
                 if reason is not None:
                     last = shapes.chat_chunk(cid, created, self.spec.name, {}, reason)
                     last["usage"] = shapes.usage(len(ids), count)
-                    yield last
+                    yield last, Usage(len(ids), count)
 
     async def completion(self, request: CompletionsRequest, body: Json) -> Json:
         ids = self._text_ids(request)
@@ -165,7 +164,7 @@ class TransformersEngine(Unsupported):
             shapes.completion_id("cmpl"), self.spec.name, text, finish, len(ids), count
         )
 
-    async def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    async def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         ids = self._text_ids(request)
         how = self._plan(request, ids)
         cid, created = shapes.completion_id("cmpl"), int(time.time())
@@ -174,12 +173,11 @@ class TransformersEngine(Unsupported):
                 if reason is None:
                     if piece:
                         chunk = shapes.text_chunk(cid, created, self.spec.name, piece)
-                        chunk[PRIVATE_USAGE] = [len(ids), count]
-                        yield chunk
+                        yield chunk, Usage(len(ids), count)
                     continue
                 last = shapes.text_chunk(cid, created, self.spec.name, piece, reason)
                 last["usage"] = shapes.usage(len(ids), count)
-                yield last
+                yield last, Usage(len(ids), count)
 
 
 def _max_batch(value: Any) -> int:

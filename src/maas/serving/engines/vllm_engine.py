@@ -26,6 +26,7 @@ from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequ
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.serving.engines.base import Json, ModelSpec
 from maas.serving.engines.openai_upstream import OpenAIUpstreamEngine
+from maas.serving.engines.usage import StreamChunk
 
 
 def _free_port() -> int:
@@ -100,13 +101,13 @@ class VllmEngine:
     async def chat(self, request: ChatCompletionsRequest, body: Json) -> Json:
         return await self._relay().chat(request, body)
 
-    def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    def chat_stream(self, request: ChatCompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         return self._relay().chat_stream(request, body)
 
     async def completion(self, request: CompletionsRequest, body: Json) -> Json:
         return await self._relay().completion(request, body)
 
-    def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[Json]:
+    def completion_stream(self, request: CompletionsRequest, body: Json) -> AsyncIterator[StreamChunk]:
         return self._relay().completion_stream(request, body)
 
     async def embed(self, request: EmbeddingsRequest, body: Json) -> Json:

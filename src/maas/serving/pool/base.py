@@ -16,6 +16,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from maas.serving.engines.base import Engine, Json, ModelSpec
+from maas.serving.engines.usage import StreamChunk
 from maas.serving.pool.operations import Operation
 from maas.serving.pool.view import PoolView
 
@@ -29,7 +30,7 @@ class Pool(Protocol):
 
     def stream(
         self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float
-    ) -> AsyncIterator[Json]: ...
+    ) -> AsyncIterator[StreamChunk]: ...
 
 
 class ManagedPool(Pool, Protocol):

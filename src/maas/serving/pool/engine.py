@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from maas.serving.engines.base import Json, ModelSpec, Unsupported
+from maas.serving.engines.usage import StreamChunk
 from maas.serving.pool.base import Pool
 from maas.serving.pool.operations import Operation
 
@@ -31,13 +32,13 @@ class PoolEngine(Unsupported):
     async def chat(self, request: Any, body: Json) -> Json:
         return await self.pool.call(Operation.CHAT, request, body, self.tenant, self.weight)
 
-    def chat_stream(self, request: Any, body: Json) -> AsyncIterator[Json]:
+    def chat_stream(self, request: Any, body: Json) -> AsyncIterator[StreamChunk]:
         return self.pool.stream(Operation.CHAT_STREAM, request, body, self.tenant, self.weight)
 
     async def completion(self, request: Any, body: Json) -> Json:
         return await self.pool.call(Operation.COMPLETION, request, body, self.tenant, self.weight)
 
-    def completion_stream(self, request: Any, body: Json) -> AsyncIterator[Json]:
+    def completion_stream(self, request: Any, body: Json) -> AsyncIterator[StreamChunk]:
         return self.pool.stream(Operation.COMPLETION_STREAM, request, body, self.tenant, self.weight)
 
     async def embed(self, request: Any, body: Json) -> Json:

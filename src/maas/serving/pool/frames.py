@@ -15,7 +15,7 @@ Frames (each a JSON object):
     gateway → replica   {"id", "op": Operation, "request", "body", "tenant"}   (operations.payload)
                         {"id", "op": "cancel"}
     replica → gateway   {"op": "ready", "rss"} | {"op": "failed", "message"}     (once, after load)
-                        {"id", "chunk"} … {"id", "end": true}                    (streams)
+                        {"id", "chunk", "usage"?} … {"id", "end": true}          (streams)
                         {"id", "result"}                                          (single answers)
                         {"id", "error": {"kind", "message", "code", "target"}}
 """
@@ -30,6 +30,7 @@ import orjson
 
 from maas.core import errors
 from maas.core.errors import MaasError
+from maas.serving.engines.usage import StreamChunk, Usage
 
 HEADER = struct.Struct("!I")
 MAX_FRAME = 256 * 1024 * 1024
@@ -52,6 +53,17 @@ async def read_frame(reader: asyncio.StreamReader) -> Frame | None:
         return frame
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
+
+
+def chunk_frame(item: StreamChunk) -> Frame:
+    """A streamed chunk and the usage the engine counted with it (`usage` only where it did)."""
+    chunk, usage = item
+    return {"chunk": chunk} if usage is None else {"chunk": chunk, "usage": list(usage)}
+
+
+def read_chunk(frame: Frame) -> StreamChunk:
+    usage = frame.get("usage")
+    return frame["chunk"], None if usage is None else Usage(int(usage[0]), int(usage[1]))
 
 
 def failure_text(exc: BaseException) -> str:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.serving.engines.base import Engine, Json
+from maas.serving.engines.usage import StreamChunk
 
 
 class Operation(StrEnum):
@@ -66,8 +67,8 @@ async def answer(engine: Engine, op: Operation, request: Any, body: Json) -> Jso
             raise ValueError(f"{op} streams: use stream()")
 
 
-def stream(engine: Engine, op: Operation, request: Any, body: Json) -> AsyncIterator[Json]:
-    """The engine's chunks for a streamed operation."""
+def stream(engine: Engine, op: Operation, request: Any, body: Json) -> AsyncIterator[StreamChunk]:
+    """The engine's `(chunk, usage)` pairs for a streamed operation."""
     match op:
         case Operation.CHAT_STREAM:
             return engine.chat_stream(request, body)

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from maas.core.errors import MaasError
 from maas.serving.engines.base import Engine, Json, ModelSpec, load_engine
+from maas.serving.engines.usage import StreamChunk
 from maas.serving.pool import operations
 from maas.serving.pool.admission import load_failed
 from maas.serving.pool.operations import Operation
@@ -66,7 +67,7 @@ class InlinePool:
 
     async def stream(
         self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float
-    ) -> AsyncIterator[Json]:
+    ) -> AsyncIterator[StreamChunk]:
         engine = await self._engine()
         chunks = operations.stream(engine, op, request, body)  # may refuse before counting
         self.in_flight += 1
@@ -74,10 +75,10 @@ class InlinePool:
         first = True
         failed = True
         try:
-            async for chunk in chunks:
-                self.stats.streamed(chunk, time.perf_counter() - started if first else None)
+            async for item in chunks:
+                self.stats.streamed(item[0], time.perf_counter() - started if first else None)
                 first = False
-                yield chunk
+                yield item
             failed = False
         finally:
             self.in_flight -= 1

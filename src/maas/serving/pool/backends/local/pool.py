@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from maas.core.errors import MaasError, Unavailable
 from maas.core.shipped import resolve_path
 from maas.serving.engines.base import Json, ModelSpec
+from maas.serving.engines.usage import StreamChunk
 from maas.serving.pool.admission import estimate_cost, wait_for_slot
 from maas.serving.pool.backends.local.replica import ReplicaProcess, ReplicaState
 from maas.serving.pool.backends.local.worker import rss_bytes
@@ -240,16 +241,16 @@ class LocalPool(ModelPool):
 
     async def stream(
         self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float
-    ) -> AsyncIterator[Json]:
+    ) -> AsyncIterator[StreamChunk]:
         arrived = time.perf_counter()
         replica = await self._admit(tenant, estimate_cost(request, body), weight)
         failed = True
         first = True
         try:
-            async for chunk in replica.stream(op, payload(request, body, tenant)):
-                self.stats.streamed(chunk, time.perf_counter() - arrived if first else None)
+            async for item in replica.stream(op, payload(request, body, tenant)):
+                self.stats.streamed(item[0], time.perf_counter() - arrived if first else None)
                 first = False
-                yield chunk
+                yield item
             failed = False
         finally:
             self._done(replica, tenant, failed)

@@ -26,8 +26,9 @@ from typing import Any
 
 from maas.core.errors import Unavailable
 from maas.serving.engines.base import ModelSpec
+from maas.serving.engines.usage import StreamChunk
 from maas.serving.pool.backends.local import worker
-from maas.serving.pool.frames import Frame, encode, raise_error, read_frame
+from maas.serving.pool.frames import Frame, encode, raise_error, read_chunk, read_frame
 from maas.serving.pool.model_pool import LoadFailed
 from maas.serving.pool.operations import Operation
 
@@ -167,7 +168,7 @@ class ReplicaProcess:
         finally:
             self._close(rid, finished)
 
-    async def stream(self, op: Operation, payload: Frame) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, op: Operation, payload: Frame) -> AsyncIterator[StreamChunk]:
         rid, queue = self._open(op, payload)
         finished = False
         try:
@@ -182,7 +183,7 @@ class ReplicaProcess:
                 if frame.get("end"):
                     finished = True
                     return
-                yield frame["chunk"]
+                yield read_chunk(frame)
         finally:
             self._close(rid, finished)
 

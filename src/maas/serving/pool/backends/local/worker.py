@@ -21,7 +21,7 @@ from typing import Any
 
 from maas.serving.engines.base import TENANT, Engine, ModelSpec, load_engine
 from maas.serving.pool import operations
-from maas.serving.pool.frames import Frame, encode, error_frame, failure_text, read_frame
+from maas.serving.pool.frames import Frame, chunk_frame, encode, error_frame, failure_text, read_frame
 
 log = logging.getLogger("maas.replica")
 
@@ -121,8 +121,8 @@ class Replica:
             if op.streams:
                 chunks = operations.stream(self.engine, op, request, body)
                 async with aclosing(chunks) as stream:  # type: ignore[type-var]
-                    async for chunk in stream:
-                        self.send({"id": rid, "chunk": chunk})
+                    async for item in stream:
+                        self.send({"id": rid, **chunk_frame(item)})
                         await self._drain()
                 self.send({"id": rid, "end": True})
             else:

@@ -49,13 +49,14 @@ from pydantic import BaseModel
 
 from maas.core.errors import MaasError, Unavailable
 from maas.serving.engines.base import Json, ModelSpec
+from maas.serving.engines.usage import StreamChunk
 from maas.serving.pool.admission import at_capacity, estimate_cost, wait_for_slot
 from maas.serving.pool.backends.ray import deployments
 from maas.serving.pool.backends.ray.deployments import AppState
 from maas.serving.pool.backends.ray.replica import ModelLoadFailed, load_message
 from maas.serving.pool.config import PoolConfig, pool_config
 from maas.serving.pool.fairqueue import FairQueue
-from maas.serving.pool.frames import raise_error
+from maas.serving.pool.frames import raise_error, read_chunk
 from maas.serving.pool.model_pool import ModelPool
 from maas.serving.pool.operations import Operation, payload
 from maas.serving.pool.view import PoolView, ReplicaView, describe
@@ -313,7 +314,7 @@ class RayPool(ModelPool):
 
     async def stream(
         self, op: Operation, request: BaseModel, body: Json, tenant: str, weight: float
-    ) -> AsyncIterator[Json]:
+    ) -> AsyncIterator[StreamChunk]:
         arrived = time.monotonic()
         await self._take_slot(tenant, estimate_cost(request, body), weight, arrived)
         try:
@@ -323,7 +324,7 @@ class RayPool(ModelPool):
         finally:
             self.queue.release(tenant)
 
-    async def _stream(self, op: Operation, sent: Json, arrived: float) -> AsyncGenerator[Json, None]:
+    async def _stream(self, op: Operation, sent: Json, arrived: float) -> AsyncGenerator[StreamChunk, None]:
         (_, handle), cold = await self._admit(arrived)
         self.in_flight += 1
         failed = True
@@ -337,9 +338,9 @@ class RayPool(ModelPool):
             while item is not None:
                 if "error" in item:
                     raise raise_error(item["error"])
-                chunk: Json = item["chunk"]
-                self.stats.streamed(chunk, None)
-                yield chunk
+                streamed = read_chunk(item)
+                self.stats.streamed(streamed[0], None)
+                yield streamed
                 try:
                     item = await anext(chunks, None)
                 except BaseException as exc:

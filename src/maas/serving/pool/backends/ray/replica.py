@@ -6,8 +6,9 @@ Serve records in the deployment's status; the loader's message is tagged (`Model
 that the gateway can find it there among the traceback (`load_message`). Requests arrive as the
 local worker's payload (`operations.payload`: the request as `model_dump(mode="json",
 exclude_unset=True)`, the body and the tenant) and are validated again here. Answers are
-envelopes, `{"result"}` or `{"chunk"}` or `{"error": error_frame}`, so that an engine's MaasError
-keeps its class and code across the process boundary (Ray would pickle it without them).
+envelopes, `{"result"}` or `{"chunk", "usage"?}` (`chunk_frame`) or `{"error": error_frame}`, so
+that an engine's MaasError keeps its class and code across the process boundary (Ray would pickle
+it without them).
 
 This module imports no Ray: `serve.deployment(ServeReplica)` is applied where it is deployed.
 """
@@ -23,7 +24,7 @@ from contextlib import aclosing
 from maas.core.errors import MaasError
 from maas.serving.engines.base import Engine, Json, ModelSpec, load_engine
 from maas.serving.pool import operations
-from maas.serving.pool.frames import error_frame, failure_text
+from maas.serving.pool.frames import chunk_frame, error_frame, failure_text
 
 log = logging.getLogger("maas.replica")
 LOAD_FAILED = "maas-load-failed: "  # tags the loader's message inside Serve's status message
@@ -80,8 +81,8 @@ class ServeReplica:
             request, body, _ = operations.unpack(op, payload)
             chunks = operations.stream(self.engine, op, request, body)
             async with aclosing(chunks) as stream:  # type: ignore[type-var]
-                async for chunk in stream:
-                    yield {"chunk": chunk}
+                async for item in stream:
+                    yield chunk_frame(item)
         except Exception as exc:
             if not isinstance(exc, MaasError):
                 log.exception("%s failed", name)
