@@ -18,6 +18,10 @@ Frames (each a JSON object):
                         {"id", "chunk", "usage"?} … {"id", "end": true}          (streams)
                         {"id", "result"}                                          (single answers)
                         {"id", "error": {"kind", "message", "code", "target"}}
+
+The chunk and error envelopes (`chunk_frame`, `error_frame`, `raise_error`) are also what a Ray
+replica answers with, so an engine's usage and its errors' classes and codes cross either
+boundary the same way.
 """
 
 from __future__ import annotations

@@ -48,7 +48,6 @@ class ReplicaProcess:
         self.spec = spec
         self.state = ReplicaState.STARTING
         self.started_at = time.time()
-        self.ready_at: float | None = None
         self.load_seconds: float | None = None
         self.rss = 0
         self.in_flight = 0
@@ -96,7 +95,6 @@ class ReplicaProcess:
         self.rss = int(first.get("rss") or 0)
         self.load_seconds = float(first.get("load_seconds") or 0.0)
         self.state = ReplicaState.READY
-        self.ready_at = time.time()
         self._reader_task = asyncio.create_task(self._read(reader))
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
