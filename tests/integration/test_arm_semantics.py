@@ -40,7 +40,7 @@ def manual(settings: Settings) -> Iterator[tuple[Api, Reconciler]]:
     prepare(settings)
     assert settings.admin_token is not None
     with TestClient(create_app(settings, reconcile=False), raise_server_exceptions=False) as client:
-        yield Api(client, settings.admin_token.get_secret_value()), client.app.state.reconciler
+        yield Api(client, settings.admin_token.get_secret_value()), client.app.state.process.reconciler
 
 
 def _path(url: str) -> str:

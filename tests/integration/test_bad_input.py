@@ -306,7 +306,7 @@ def test_wrong_methods_are_a_405_envelope(api: Api, method: str, path: str) -> N
 
 # -- size -------------------------------------------------------------------------------------
 def _oversized(api: Api) -> bytes:
-    limit = api.client.app.state.services.settings.max_body_bytes  # type: ignore[attr-defined]
+    limit = api.client.app.state.process.services.settings.max_body_bytes  # type: ignore[attr-defined]
     return b'{"location": "eastus2", "tags": {"pad": "' + b"x" * limit + b'"}}'
 
 

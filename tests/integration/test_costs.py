@@ -328,7 +328,7 @@ def test_a_free_models_tokens_are_never_counted_on_a_paid_meter(api: Api, client
             embed.route + "/embeddings", json={"input": ["a", "b", "c"]}, headers=embed.headers()
         )
         assert embedded.status_code == 200, embedded.text
-        assert client.app.runtime.get().metering.ledger.flush(30)  # type: ignore[attr-defined]
+        assert client.app.process.gateway().metering.ledger.flush(30)  # type: ignore[attr-defined]
 
     usage, free_tokens = answer.json()["usage"], embedded.json()["usage"]["prompt_tokens"]
     assert free_tokens > 0

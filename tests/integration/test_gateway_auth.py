@@ -248,7 +248,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(
 # -- digests written before they were scoped to their endpoint ------------------------------------
 def test_keys_with_unscoped_digests_keep_working_until_their_next_rotation(api: Api, world: World) -> None:
     phi = deploy(api, world, "phi", UPSTREAM_MODEL)
-    services = api.client.app.state.services  # type: ignore[attr-defined]
+    services = api.client.app.state.process.services  # type: ignore[attr-defined]
     vault = services.vault
     old_secondary = "legacy-key-12345"  # allowed before, shorter than a chosen key may be now
     with services.db.write() as connection:

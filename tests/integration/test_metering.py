@@ -81,7 +81,7 @@ def chat(api: Api, world: World, upstream: FakeUpstream) -> Deployed:
 
 
 def flush(client: TestClient) -> None:
-    ledger = client.app.runtime.get().metering.ledger  # type: ignore[attr-defined]
+    ledger = client.app.process.gateway().metering.ledger  # type: ignore[attr-defined]
     assert ledger.flush(30)
 
 
@@ -344,7 +344,7 @@ def test_marketplace_usage_is_billed_to_the_subscriptions_saas_resource(
 def test_an_answer_whose_usage_cannot_be_journaled_is_not_delivered(
     api: Api, client: TestClient, db: Database, chat: Deployed
 ) -> None:
-    ledger = client.app.runtime.get().metering.ledger  # type: ignore[attr-defined]
+    ledger = client.app.process.gateway().metering.ledger  # type: ignore[attr-defined]
     segment = ledger._segments[-1]
     journal, segment.fd = segment.fd, os.open(os.devnull, os.O_RDONLY)  # writes now fail (EBADF)
     try:

@@ -88,7 +88,7 @@ def test_keys_never_reach_the_activity_log_or_the_logs(api: Api, caplog: pytest.
     api.as_token(token).get(world.ws_path)
     api.ok(api.post(path + "/listKeys"), 200)
 
-    services = api.client.app.state.services  # type: ignore[attr-defined]
+    services = api.client.app.state.process.services  # type: ignore[attr-defined]
     with services.db.read() as connection_:
         rows = [" ".join(str(v) for v in row) for row in connection_.execute(select(tables.activity_log))]
     assert any("regenerateKeys" in row for row in rows)

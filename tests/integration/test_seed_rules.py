@@ -380,7 +380,7 @@ def test_unsubscribing_while_an_endpoint_is_created_leaves_it_unhealthy(manual: 
     api.ok(api.subscribe(world), 201)
     created = api.create_endpoint(world, "llama-racing")
     assert created.status_code == 201
-    services = api.client.app.state.services  # type: ignore[attr-defined]
+    services = api.client.app.state.process.services  # type: ignore[attr-defined]
     racing = _UnsubscribeMidway(api, world.subscription("Meta-Llama-3-8B-Instruct"))
     Reconciler(services, {ENDPOINT_TYPE: racing}).run_once()
     endpoint = api.ok(api.get(world.endpoint("llama-racing")), 200)

@@ -123,7 +123,7 @@ def record(use: Use) -> UsageRecord:
 
 def written_usage(client: TestClient) -> Database:
     """The app's store with USAGE written through the ledger's batch write."""
-    database: Database = client.app.state.services.db  # type: ignore[attr-defined]
+    database: Database = client.app.state.process.services.db  # type: ignore[attr-defined]
     assert write_batch(database, [record(u) for u in USAGE]) == len(USAGE)
     return database
 

@@ -17,12 +17,12 @@ from typing import Any
 from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
-from maas.controlplane.services.directory import EndpointView, ModelView
 from maas.core.errors import MaasError, NotFound
 from maas.gateway.directory import Directory
 from maas.gateway.errors import render
 from maas.gateway.http import Exchange
 from maas.gateway.metering import Admission, Metering
+from maas.gateway.readmodel import EndpointView, ModelView
 from maas.gateway.routes import inference
 from maas.gateway.sse import ClientGone
 from maas.serving.engines.base import Engine, ModelSpec

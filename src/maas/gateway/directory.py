@@ -15,21 +15,32 @@ import time
 from collections.abc import Sequence
 
 from maas.controlplane.domain.keys import key_digest, legacy_key_digest
-from maas.controlplane.services.context import Services
-from maas.controlplane.services.directory import EndpointView, lookup_endpoint
+from maas.core.crypto import Vault
 from maas.core.errors import Forbidden, NotFound, TooManyRequests, Unauthenticated, Unavailable
+from maas.gateway.readmodel import EndpointReader, EndpointView
 from maas.gateway.throttle import KeyThrottle, client_address
 
 THROTTLED = "too_many_failed_auth_attempts"
 
 
 class Directory:
-    def __init__(self, services: Services, ttl: float = 2.0) -> None:
-        self.services = services
+    """Call `forget` whenever an endpoint, its keys or its subscription changed (the process
+    wiring subscribes it to the control plane's change notices)."""
+
+    def __init__(
+        self,
+        reader: EndpointReader,
+        *,
+        ttl: float = 2.0,
+        failures_per_minute: int = 20,
+        trust_forwarded_for: bool = False,
+    ) -> None:
+        self.reader = reader
+        self.vault: Vault = reader.vault
         self.ttl = ttl
+        self.trust_forwarded_for = trust_forwarded_for
         self._cache: dict[tuple[str, str], tuple[float, EndpointView | None]] = {}
-        self.throttle = KeyThrottle(services.settings.auth_failures_per_minute)
-        services.endpoint_listeners.append(self.forget)
+        self.throttle = KeyThrottle(failures_per_minute)
 
     def forget(self) -> None:
         self._cache.clear()
@@ -39,7 +50,7 @@ class Directory:
         hit = self._cache.get(key)
         now = time.monotonic()
         if hit is None or hit[0] < now:
-            view = await asyncio.to_thread(lookup_endpoint, self.services, *key)
+            view = await asyncio.to_thread(self.reader.lookup, *key)
             self._cache[key] = hit = (now + self.ttl, view)
         view = hit[1]
         if view is None or view.provisioning_state == "Deleting":
@@ -62,9 +73,9 @@ class Directory:
                 "Missing key: send it in the 'api-key' header or as 'Authorization: Bearer <key>'.",
                 code="missing_key",
             )
-        address = client_address(peer, forwarded_for, self.services.settings.trust_forwarded_for)
+        address = client_address(peer, forwarded_for, self.trust_forwarded_for)
         wait = self.throttle.wait(address)
-        vault = self.services.vault
+        vault = self.vault
         matched = _match(view, key_digest(vault, view.id, key))
         if matched is None or wait:  # throttled, every key costs both digests: no timing tell
             legacy = _match(view, legacy_key_digest(vault, key))

@@ -37,11 +37,11 @@ from pydantic import BaseModel
 from maas.billing.ledger import Ledger
 from maas.billing.meters import PriceList, price_list
 from maas.billing.records import Status, UsageRecord
-from maas.controlplane.services.directory import EndpointView
 from maas.core import jsontext
 from maas.core.errors import BadRequest, MaasError, TooManyRequests, Unavailable
 from maas.gateway.http import Exchange
 from maas.gateway.quota.base import Decision, Limits, QuotaStore
+from maas.gateway.readmodel import EndpointView
 from maas.serving.engines.usage import DEFAULT_MAX_TOKENS, StreamChunk
 
 log = logging.getLogger("maas.gateway")

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from maas.billing.records import UsageRecord
-from maas.controlplane.services.directory import EndpointView
 from maas.core.errors import BadRequest
 from maas.core.shipped import shipped_dir
 from maas.gateway.metering import (
@@ -25,6 +24,7 @@ from maas.gateway.metering import (
 )
 from maas.gateway.quota.base import Decision, Limits
 from maas.gateway.quota.memory import MemoryQuotaStore
+from maas.gateway.readmodel import EndpointView
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.serving.engines.usage import StreamChunk, Usage

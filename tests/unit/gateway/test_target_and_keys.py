@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from maas.controlplane.services.directory import EndpointView, ModelView
 from maas.core.errors import Forbidden, Unavailable
 from maas.gateway.app import _key, split_target
 from maas.gateway.directory import Directory
 from maas.gateway.http import Exchange
+from maas.gateway.readmodel import EndpointView, ModelView
 
 
 @pytest.mark.parametrize(

@@ -1,16 +1,16 @@
 """The control-plane application factory.
 
-`create_app(settings)` builds one ASGI app; its lifespan opens the store (migrating it to the
-newest revision), builds the per-process `Services`, and runs the reconciler thread. No module
-here does anything at import time.
+`create_app(settings)` builds one ASGI app; its lifespan opens the per-process context (the
+store, migrated to the newest revision, the `Services` and the reconciler thread) as
+`app.state.process`, the one place routes find per-process objects. No module here does anything
+at import time.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from maas.controlplane.api import errors, openapi
 from maas.controlplane.api.paths import CanonicalPaths
+from maas.controlplane.api.process import ControlProcess, open_control_process
 from maas.controlplane.api.responses import ArmResponse
 from maas.controlplane.api.routes import (
     access,
@@ -32,23 +33,7 @@ from maas.controlplane.api.routes import (
     quotas,
     workspaces,
 )
-from maas.controlplane.reconciler.endpoints import EndpointHandler
-from maas.controlplane.reconciler.loop import Reconciler
-from maas.controlplane.services.context import Services
-from maas.controlplane.store.database import Database
-from maas.core.crypto import Vault
-from maas.core.errors import MaasError
-from maas.core.ids import ENDPOINT_TYPE
 from maas.core.settings import Settings
-
-
-def build_services(settings: Settings) -> Services:
-    if settings.secret is None:
-        raise MaasError("No server secret: set MAAS_SECRET or start through `maas serve`.", code="NoSecret")
-    database = Database(settings.resolved_database_url)
-    database.migrate()
-    return Services(db=database, vault=Vault(settings.secret.get_secret_value()), settings=settings)
-
 
 # Swagger UI ships in the package (swagger-ui-dist, see its README.md): /docs needs no internet.
 SWAGGER_UI_DIR = Path(__file__).parent / "static" / "swagger-ui"
@@ -79,35 +64,34 @@ def install_docs(app: FastAPI) -> None:
         return get_swagger_ui_oauth2_redirect_html()
 
 
-class Extension(Protocol):
-    """Something else the process runs on the same services (the gateway's runtime)."""
-
-    async def start(self, services: Services) -> None: ...
-
-    async def stop(self) -> None: ...
+ProcessLifespan = Callable[[], AbstractAsyncContextManager[ControlProcess]]
 
 
 def create_app(
-    settings: Settings, *, reconcile: bool = True, extensions: Sequence[Extension] = ()
+    settings: Settings, *, reconcile: bool = True, process: ProcessLifespan | None = None
 ) -> FastAPI:
+    """`process` opens the per-process context for the app's lifetime; by default the control
+    plane's own (no pools). The reconciler starts once the context is open, unless `reconcile`
+    is off (tests that drive it by hand)."""
+
+    @asynccontextmanager
+    async def control_only() -> AsyncIterator[ControlProcess]:
+        context = open_control_process(settings)
+        try:
+            yield context
+        finally:
+            context.services.db.dispose()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = build_services(settings)
-        reconciler = Reconciler(services, {ENDPOINT_TYPE: EndpointHandler()})
-        services.wake_reconciler = reconciler.wake
-        app.state.services = services
-        app.state.reconciler = reconciler
-        for extension in extensions:
-            await extension.start(services)
-        if reconcile:
-            reconciler.start()
-        try:
-            yield
-        finally:
-            reconciler.stop()
-            for extension in reversed(extensions):
-                await extension.stop()
-            services.db.dispose()
+        async with (process or control_only)() as context:
+            app.state.process = context
+            if reconcile:
+                context.reconciler.start()
+            try:
+                yield
+            finally:
+                context.reconciler.stop()
 
     app = FastAPI(
         default_response_class=ArmResponse,

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from maas.controlplane.api.openapi import json_body as json_body  # routes name their body with it
+from maas.controlplane.api.process import ControlProcess
 from maas.controlplane.api.responses import ArmResponse
 from maas.controlplane.services import access
 from maas.controlplane.services.context import Caller, Page, Services
@@ -26,9 +27,13 @@ B = TypeVar("B", bound=BaseModel)
 ML = "Microsoft.MachineLearningServices"
 
 
+def process_of(request: Request) -> ControlProcess:
+    process: ControlProcess = request.app.state.process
+    return process
+
+
 def services_of(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+    return process_of(request).services
 
 
 def _caller(request: Request) -> Caller:

@@ -19,6 +19,7 @@ from maas.controlplane.services.context import (
     require_resource,
     touch,
 )
+from maas.controlplane.store.claims import MODEL_VERSION_IN_USE
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest, Conflict, NotFound
 from maas.core.ids import (
@@ -37,7 +38,6 @@ from maas.protocol.management.catalog import Artifact, ArtifactKind, ModelVersio
 from maas.protocol.management.naming import ResourceKind, validate_name
 
 REGISTRIES = kinds.REGISTRY.action
-MODEL_VERSION_IN_USE = "model-version-in-use"
 
 
 def version_order(version: str) -> tuple[tuple[int, int, str], ...]:

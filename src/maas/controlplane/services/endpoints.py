@@ -21,7 +21,7 @@ from typing import Any
 from maas.controlplane.domain.keys import key_digest, require_strong_key
 from maas.controlplane.domain.resources import ProvisioningState, Resource
 from maas.controlplane.services.accounts import require_paid_capable
-from maas.controlplane.services.catalog import MODEL_VERSION_IN_USE, resolve
+from maas.controlplane.services.catalog import resolve
 from maas.controlplane.services.context import (
     Caller,
     Page,
@@ -35,11 +35,16 @@ from maas.controlplane.services.context import (
 )
 from maas.controlplane.services.marketplace import subscription_for_offer
 from maas.controlplane.services.offers import (
-    OFFER_IN_USE,
     is_marketplace,
     is_paid,
     offer_for,
     serves_region,
+)
+from maas.controlplane.store.claims import (
+    MODEL_IN_WORKSPACE,
+    MODEL_VERSION_IN_USE,
+    NAME_IN_REGION,
+    OFFER_IN_USE,
 )
 from maas.controlplane.store.repository import KeyRecord, Repository
 from maas.core.crypto import Vault, new_key
@@ -56,8 +61,6 @@ from maas.protocol.management.marketplace import SubscriptionStatus
 from maas.protocol.management.naming import ResourceKind, normalise_location, validate_name
 
 ACTION = kinds.SERVERLESS_ENDPOINT.action
-NAME_IN_REGION = "endpoint-name-in-region"
-MODEL_IN_WORKSPACE = "endpoint-model-in-workspace"
 
 
 def endpoint_id(sub: str, rg: str, ws: str, name: str) -> str:

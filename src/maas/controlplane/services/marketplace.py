@@ -24,12 +24,12 @@ from maas.controlplane.services.context import (
     workspace_children,
 )
 from maas.controlplane.services.offers import (
-    OFFER_IN_USE,
     is_marketplace,
     is_paid,
     offer_for,
     serves_region,
 )
+from maas.controlplane.store.claims import OFFER_IN_USE, ONE_PER_OFFER
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest, Conflict
 from maas.core.ids import (
@@ -48,7 +48,6 @@ from maas.protocol.management.marketplace import MarketplaceSubscriptionBody, Su
 from maas.protocol.management.naming import ResourceKind, validate_name
 
 ACTION = kinds.MARKETPLACE_SUBSCRIPTION.action
-ONE_PER_OFFER = "subscription-per-offer"
 
 
 def subscription_for_offer(repo: Repository, workspace: str, offer: Resource) -> Resource | None:

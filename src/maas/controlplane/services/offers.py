@@ -14,6 +14,7 @@ from maas.controlplane.services.context import (
     require_resource,
     touch,
 )
+from maas.controlplane.store.claims import OFFER_IN_USE
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest, Conflict
 from maas.core.ids import OFFER_TYPE, ModelId, offer_id
@@ -23,7 +24,6 @@ from maas.protocol.management.naming import ResourceKind, normalise_location, va
 
 OFFERS = kinds.OFFER.action
 OFFER_FOR_MODEL = "offer-for-model"
-OFFER_IN_USE = "offer-in-use"
 
 
 def is_paid(offer: Resource) -> bool:

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from maas.controlplane.services.directory import EndpointView
 from maas.core.errors import BadRequest, MaasError, Unprocessable
 from maas.gateway.http import Exchange
 from maas.gateway.metering import Admission
+from maas.gateway.readmodel import EndpointView
 from maas.gateway.sse import stream, until_disconnect
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest, SamplingFields
 from maas.protocol.inference.embeddings import EmbeddingsRequest

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from maas.controlplane.api.deps import CallerDep, arm, listing
+from maas.controlplane.api.deps import CallerDep, arm, listing, process_of
 from maas.core.errors import NotFound
 from maas.serving.pool.base import Pools
 from maas.serving.pool.metrics import render
@@ -28,11 +28,10 @@ POOLS = "/providers/Microsoft.MaaS/pools"
 
 
 def _pools(request: Request) -> Pools:
-    provider = getattr(request.app.state, "pools", None)
-    pools = provider() if callable(provider) else None
+    pools = process_of(request).pools()
     if pools is None:
         raise NotFound("This process serves no models (it runs the control plane only).", code="NoPools")
-    return pools  # type: ignore[no-any-return]
+    return pools
 
 
 def resource(view: PoolView) -> dict[str, Any]:
@@ -73,7 +72,6 @@ async def restart_pool(request: Request, name: str, caller: CallerDep) -> JSONRe
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> PlainTextResponse:
-    provider = getattr(request.app.state, "pools", None)
-    pools = provider() if callable(provider) else None
+    pools = process_of(request).pools()
     views = pools.views() if pools is not None else []
     return PlainTextResponse(render(views), media_type="text/plain; version=0.0.4; charset=utf-8")

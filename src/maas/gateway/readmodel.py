@@ -1,8 +1,11 @@
-"""What the gateway needs to know about an endpoint, read in one transaction.
+"""The gateway's read model of endpoints: what it needs to know about one, read in one transaction.
 
 The gateway resolves a Target URI (region + endpoint name) to the endpoint, its two key digests,
-its state, and the model version it serves (with the upstream API key decrypted, when there is
-one). The gateway caches these views; `Services.endpoints_changed()` tells it when to forget them.
+its state, where its usage is billed, and the model version it serves (with the upstream API key
+decrypted, when there is one). It reads the store directly, never through the control plane's
+services: the data plane depends on the store's tables, not on how the control plane writes them.
+`maas.gateway.directory` caches these views and forgets them when the control plane says an
+endpoint changed.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from maas.controlplane.domain.resources import Resource
-from maas.controlplane.services.context import Services
-from maas.controlplane.services.endpoints import NAME_IN_REGION
+from maas.controlplane.store.claims import NAME_IN_REGION
+from maas.controlplane.store.database import Database
 from maas.controlplane.store.repository import Repository
+from maas.core.crypto import Vault
 from maas.core.ids import ENDPOINT_TYPE
 
 
@@ -56,8 +60,22 @@ class EndpointView:
     billing: BillingView | None = None
 
 
-def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView | None:
-    with services.db.read() as connection:
+@dataclass(frozen=True)
+class EndpointReader:
+    """Reads endpoint views from the store (blocking: call it off the event loop)."""
+
+    db: Database
+    vault: Vault
+
+    def lookup(self, region: str, name: str) -> EndpointView | None:
+        return _lookup(self, region, name)
+
+    def pinned_models(self) -> list[tuple[ModelView, str]]:
+        return _pinned_models(self)
+
+
+def _lookup(reader: EndpointReader, region: str, name: str) -> EndpointView | None:
+    with reader.db.read() as connection:
         repo = Repository(connection)
         owner = repo.claim_owner(NAME_IN_REGION, f"{region.lower()}/{name.lower()}")
         endpoint = repo.get(owner) if owner else None
@@ -65,7 +83,7 @@ def lookup_endpoint(services: Services, region: str, name: str) -> EndpointView 
             return None
         keys = repo.get_keys(endpoint.id)
         version = repo.get(endpoint.model_version_id or "")
-        model = _model_view(services, repo, version) if version is not None else None
+        model = _model_view(reader.vault, repo, version) if version is not None else None
         billing = _billing_view(repo, endpoint)
     return EndpointView(
         id=endpoint.id,
@@ -101,7 +119,7 @@ def _billing_view(repo: Repository, endpoint: Resource) -> BillingView:
     )
 
 
-def _model_view(services: Services, repo: Repository, version: Resource) -> ModelView:
+def _model_view(vault: Vault, repo: Repository, version: Resource) -> ModelView:
     props = version.properties
     ciphertext = repo.get_secret(version.id, "apiKey")
     return ModelView(
@@ -110,17 +128,17 @@ def _model_view(services: Services, repo: Repository, version: Resource) -> Mode
         task=str(props.get("task", "chat-completion")),
         provider=str(props.get("provider", "")),
         artifact=dict(props.get("artifact", {})),
-        api_key=services.vault.decrypt(ciphertext) if ciphertext else None,
+        api_key=vault.decrypt(ciphertext) if ciphertext else None,
         context_length=props.get("contextLength"),
         options=dict(props.get("serving", {})),
     )
 
 
-def pinned_models(services: Services) -> list[tuple[ModelView, str]]:
+def _pinned_models(reader: EndpointReader) -> list[tuple[ModelView, str]]:
     """(model, region) for each model version whose `serving.keepAlive` is "pinned" and that a
     ready endpoint in that region serves: the pools to start with the server."""
     found: dict[tuple[str, str], tuple[ModelView, str]] = {}
-    with services.db.read() as connection:
+    with reader.db.read() as connection:
         repo = Repository(connection)
         for endpoint in repo.of_type(ENDPOINT_TYPE):
             if str(endpoint.provisioning_state) != "Succeeded" or not endpoint.location:
@@ -132,5 +150,5 @@ def pinned_models(services: Services) -> list[tuple[ModelView, str]]:
             version = repo.get(version_id)
             if version is None or version.properties.get("serving", {}).get("keepAlive") != "pinned":
                 continue
-            found[key] = (_model_view(services, repo, version), endpoint.location.lower())
+            found[key] = (_model_view(reader.vault, repo, version), endpoint.location.lower())
     return list(found.values())
