@@ -15,9 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from maas.controlplane.api.openapi import json_body as json_body  # routes name their body with it
 from maas.controlplane.api.process import ControlProcess
+from maas.controlplane.api.render import arm_body
 from maas.controlplane.api.responses import ArmResponse
+from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services import access
-from maas.controlplane.services.context import Caller, Page, Services
+from maas.controlplane.services.context import Caller, Page, Saved, Services
 from maas.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from maas.protocol.management.arm import parse_body
 
@@ -84,6 +86,22 @@ def put_response(body: dict[str, Any], created: bool) -> ArmResponse:
     return arm(body, 201 if created else 200)
 
 
+Render = Callable[[Resource], dict[str, Any]]
+
+
+def rendered(found: Resource, render: Render = arm_body) -> ArmResponse:
+    return arm(render(found))
+
+
+def rendered_list(found: list[Resource], render: Render = arm_body) -> ArmResponse:
+    return arm({"value": [render(r) for r in found]})
+
+
+def saved(result: Saved, render: Render = arm_body, headers: dict[str, str] | None = None) -> ArmResponse:
+    """A create-or-update's answer: 201 when it created the resource, else 200."""
+    return arm(render(result.resource), 201 if result.created else 200, headers)
+
+
 def deleted() -> Response:
     return Response(status_code=204)
 
@@ -114,8 +132,8 @@ def page_size(request: Request) -> int:
     return int(top)
 
 
-def paged(request: Request, page: Page) -> ArmResponse:
-    body: dict[str, Any] = {"value": page.items}
+def paged(request: Request, page: Page, render: Render = arm_body) -> ArmResponse:
+    body: dict[str, Any] = {"value": [render(r) for r in page.items]}
     if page.next_token is not None:
         params = {k: v for k, v in request.query_params.items() if k != "$skiptoken"}
         params["$skiptoken"] = base64.urlsafe_b64encode(page.next_token.encode()).decode().rstrip("=")

@@ -4,8 +4,9 @@ Routes read their bodies themselves (`deps.read_body`: size limit, media type, o
 FastAPI cannot see them; a route names its body model with `openapi_extra=json_body(Model)` and
 `document` adds the models' JSON Schemas to the components. Every operation also documents:
 
-- its success codes (PUT 200/201, DELETE 200/202/204, POST 200/202), bodies as the resource's
-  ARM JSON (typed response models come with the resource-kind registry);
+- its success codes (PUT 200/201, DELETE 200/202/204, POST 200/202); a route that names its
+  response model with `returns(Model)` (the ARM envelope and listings of
+  `maas.protocol.management.resources`) documents its success bodies with that schema;
 - every error as the ARM envelope (`ErrorResponse`), as the `default` response; FastAPI's own 422
   is removed, since a bad path or query parameter is a 400 in the envelope here;
 - the bearer token every route but `/health` requires.
@@ -24,6 +25,7 @@ from maas.protocol.management.arm import ErrorResponse
 
 REF = "#/components/schemas/{model}"
 _BODIES: dict[str, type[BaseModel]] = {}
+_RETURNS = "x-maas-returns"
 _SUCCESS = {
     "put": {"200": "Updated.", "201": "Created."},
     "delete": {
@@ -41,6 +43,12 @@ def json_body(model: type[BaseModel]) -> dict[str, Any]:
     _BODIES[model.__name__] = model
     schema = {"$ref": REF.format(model=model.__name__)}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def returns(model: type[BaseModel]) -> dict[str, Any]:
+    """The `openapi_extra` of a route that answers with `model` (combine with `json_body` by `|`)."""
+    _BODIES[model.__name__] = model
+    return {_RETURNS: model.__name__}
 
 
 def document(app: FastAPI) -> dict[str, Any]:
@@ -62,9 +70,11 @@ def document(app: FastAPI) -> dict[str, Any]:
     for operations in spec.get("paths", {}).values():
         for method, operation in operations.items():
             responses: dict[str, Any] = {}
+            returned = operation.pop(_RETURNS, None)
+            success = {"$ref": REF.format(model=returned)} if returned else {}
             for code, text in _SUCCESS.get(method, {"200": "Done."}).items():
                 body: dict[str, Any] = (
-                    {} if code == "204" else {"content": {"application/json": {"schema": {}}}}
+                    {} if code == "204" else {"content": {"application/json": {"schema": success}}}
                 )
                 responses[code] = {"description": text, **body}
             responses["default"] = {

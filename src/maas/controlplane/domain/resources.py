@@ -11,8 +11,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from maas.core.clock import isoformat
-
 
 class ProvisioningState(StrEnum):
     CREATING = "Creating"
@@ -89,40 +87,3 @@ class Resource:
     @property
     def key(self) -> str:
         return self.id.rstrip("/").lower()
-
-    def system_data(self) -> dict[str, str]:
-        return {
-            "createdAt": isoformat(self.created_at),
-            "createdBy": self.created_by,
-            "createdByType": self.created_by_type,
-            "lastModifiedAt": isoformat(self.last_modified_at),
-            "lastModifiedBy": self.last_modified_by,
-            "lastModifiedByType": self.last_modified_by_type,
-        }
-
-    def to_arm(self) -> dict[str, Any]:
-        """The resource as ARM returns it from GET."""
-        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
-        if self.location is not None:
-            body["location"] = self.location
-        if self.kind is not None:
-            body["kind"] = self.kind
-        if self.sku is not None:
-            body["sku"] = self.sku
-        if self.plan is not None:
-            body["plan"] = self.plan
-        body["tags"] = dict(self.tags)
-        body["systemData"] = self.system_data()
-        body["properties"] = {**self.properties, "provisioningState": str(self.provisioning_state)}
-        return body
-
-    def to_generic(self) -> dict[str, Any]:
-        """The resource as the generic listing (`/resources`) returns it: no properties."""
-        body: dict[str, Any] = {"id": self.id, "name": self.name, "type": self.type}
-        for key in ("location", "kind", "sku", "plan"):
-            value = getattr(self, key)
-            if value is not None:
-                body[key] = value
-        body["tags"] = dict(self.tags)
-        body["systemData"] = self.system_data()
-        return body

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services import suspension
 from maas.controlplane.services.context import (
     Caller,
+    Saved,
     Services,
     new_resource,
     require_parent,
@@ -30,19 +29,7 @@ SUBSCRIPTIONS = kinds.SUBSCRIPTION.action
 RESOURCE_GROUPS = kinds.RESOURCE_GROUP.action
 
 
-def account_to_arm(resource: Resource) -> dict[str, Any]:
-    body = resource.to_arm()
-    sub = resource.name
-    body["subscriptionId"] = sub
-    body["displayName"] = resource.properties.get("displayName", sub)
-    body["state"] = "Enabled"
-    body["properties"].pop("displayName", None)
-    return body
-
-
-def put_account(
-    services: Services, caller: Caller, sub: str, body: AccountBody
-) -> tuple[dict[str, Any], bool]:
+def put_account(services: Services, caller: Caller, sub: str, body: AccountBody) -> Saved:
     validate_name(ResourceKind.SUBSCRIPTION_ID, sub)
     rid = subscription_id(sub)
     caller.require(f"{SUBSCRIPTIONS}/write", rid)
@@ -76,7 +63,7 @@ def put_account(
         repo.log_activity(caller.principal.id, f"{SUBSCRIPTIONS}/write", rid, "Succeeded")
     if suspended:
         services.endpoints_changed()  # suspended (or restored) endpoints answer accordingly at once
-    return account_to_arm(resource), existing is None
+    return Saved(resource, existing is None)
 
 
 def can_pay(account: Resource) -> bool:
@@ -88,22 +75,18 @@ def can_pay(account: Resource) -> bool:
     )
 
 
-def get_account(services: Services, caller: Caller, sub: str) -> dict[str, Any]:
+def get_account(services: Services, caller: Caller, sub: str) -> Resource:
     rid = subscription_id(sub)
     caller.require(f"{SUBSCRIPTIONS}/read", rid)
     with services.db.read() as connection:
-        return account_to_arm(require_resource(Repository(connection), rid, "subscription"))
+        return require_resource(Repository(connection), rid, "subscription")
 
 
-def list_accounts(services: Services, caller: Caller) -> list[dict[str, Any]]:
+def list_accounts(services: Services, caller: Caller) -> list[Resource]:
     with services.db.read() as connection:
         accounts = Repository(connection).children("/", SUBSCRIPTION_TYPE)
     # As in Azure, an account is listed to anyone who holds a role anywhere inside it.
-    return [
-        account_to_arm(a)
-        for a in accounts
-        if caller.can(f"{SUBSCRIPTIONS}/read", a.id) or caller.holds_within(a.id)
-    ]
+    return [a for a in accounts if caller.can(f"{SUBSCRIPTIONS}/read", a.id) or caller.holds_within(a.id)]
 
 
 def delete_account(services: Services, caller: Caller, sub: str) -> bool:
@@ -144,7 +127,7 @@ def require_paid_capable(account: Resource, offer_name: str) -> None:
 # -- resource groups -------------------------------------------------------------------------
 def put_resource_group(
     services: Services, caller: Caller, sub: str, rg: str, body: ResourceGroupBody
-) -> tuple[dict[str, Any], bool]:
+) -> Saved:
     validate_name(ResourceKind.RESOURCE_GROUP, rg)
     rid = resource_group_id(sub, rg)
     caller.require(f"{RESOURCE_GROUPS}/write", rid)
@@ -179,23 +162,23 @@ def put_resource_group(
                 touch(resource, caller)
                 repo.save(resource)
         repo.log_activity(caller.principal.id, f"{RESOURCE_GROUPS}/write", rid, "Succeeded")
-    return resource.to_arm(), existing is None
+    return Saved(resource, existing is None)
 
 
-def get_resource_group(services: Services, caller: Caller, sub: str, rg: str) -> dict[str, Any]:
+def get_resource_group(services: Services, caller: Caller, sub: str, rg: str) -> Resource:
     rid = resource_group_id(sub, rg)
     caller.require(f"{RESOURCE_GROUPS}/read", rid)
     with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "resource group").to_arm()
+        return require_resource(Repository(connection), rid, "resource group")
 
 
-def list_resource_groups(services: Services, caller: Caller, sub: str) -> list[dict[str, Any]]:
+def list_resource_groups(services: Services, caller: Caller, sub: str) -> list[Resource]:
     rid = subscription_id(sub)
     with services.db.read() as connection:
         repo = Repository(connection)
         require_resource(repo, rid, "subscription")
         groups = repo.children(rid, RESOURCE_GROUP_TYPE)
-    return [g.to_arm() for g in groups if caller.can(f"{RESOURCE_GROUPS}/read", g.id)]
+    return [g for g in groups if caller.can(f"{RESOURCE_GROUPS}/read", g.id)]
 
 
 def delete_resource_group(services: Services, caller: Caller, sub: str, rg: str) -> bool:

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.context import (
     Caller,
+    Saved,
     Services,
     new_resource,
     require_resource,
@@ -153,16 +154,14 @@ def check_artifact(artifact: Artifact, allow_private: bool) -> dict[str, Any]:
 
 
 # -- registries ------------------------------------------------------------------------------
-def put_registry(
-    services: Services, caller: Caller, name: str, body: RegistryBody
-) -> tuple[dict[str, Any], bool]:
+def put_registry(services: Services, caller: Caller, name: str, body: RegistryBody) -> Saved:
     validate_name(ResourceKind.REGISTRY, name)
     rid = registry_id(name)
     caller.require(f"{REGISTRIES}/write", rid)
     with services.db.write() as connection:
         repo = Repository(connection)
         resource, created = _ensure_registry(repo, caller, name, body.properties.description, body.tags)
-    return resource.to_arm(), created
+    return Saved(resource, created)
 
 
 def _ensure_registry(
@@ -199,14 +198,14 @@ def _ensure_registry(
     return resource, True
 
 
-def list_registries(services: Services) -> list[dict[str, Any]]:
+def list_registries(services: Services) -> list[Resource]:
     with services.db.read() as connection:
-        return [r.to_arm() for r in Repository(connection).children("/", REGISTRY_TYPE)]
+        return [r for r in Repository(connection).children("/", REGISTRY_TYPE)]
 
 
-def get_registry(services: Services, name: str) -> dict[str, Any]:
+def get_registry(services: Services, name: str) -> Resource:
     with services.db.read() as connection:
-        return require_resource(Repository(connection), registry_id(name), "registry").to_arm()
+        return require_resource(Repository(connection), registry_id(name), "registry")
 
 
 # -- models and versions ---------------------------------------------------------------------
@@ -217,7 +216,7 @@ def put_model_version(
     model: str,
     version: str,
     body: ModelVersionBody,
-) -> tuple[dict[str, Any], bool]:
+) -> Saved:
     validate_name(ResourceKind.REGISTRY, registry)
     validate_name(ResourceKind.MODEL, model)
     validate_name(ResourceKind.MODEL_VERSION, version)
@@ -275,7 +274,7 @@ def put_model_version(
                 repo.save(resource)
         _refresh_container(repo, container, caller)
         repo.log_activity(caller.principal.id, f"{REGISTRIES}/models/versions/write", rid, "Succeeded")
-    return resource.to_arm(), existing is None
+    return Saved(resource, existing is None)
 
 
 def _store_api_key(
@@ -323,30 +322,30 @@ def _refresh_container(repo: Repository, container: Resource, caller: Caller) ->
         repo.save(container)
 
 
-def list_models(services: Services, registry: str) -> list[dict[str, Any]]:
+def list_models(services: Services, registry: str) -> list[Resource]:
     with services.db.read() as connection:
         repo = Repository(connection)
         require_resource(repo, registry_id(registry), "registry")
-        return [m.to_arm() for m in repo.children(registry_id(registry), MODEL_TYPE)]
+        return [m for m in repo.children(registry_id(registry), MODEL_TYPE)]
 
 
-def get_model(services: Services, registry: str, model: str) -> dict[str, Any]:
+def get_model(services: Services, registry: str, model: str) -> Resource:
     with services.db.read() as connection:
-        return require_resource(Repository(connection), model_resource_id(registry, model), "model").to_arm()
+        return require_resource(Repository(connection), model_resource_id(registry, model), "model")
 
 
-def list_versions(services: Services, registry: str, model: str) -> list[dict[str, Any]]:
+def list_versions(services: Services, registry: str, model: str) -> list[Resource]:
     with services.db.read() as connection:
         repo = Repository(connection)
         require_resource(repo, model_resource_id(registry, model), "model")
         versions = repo.children(model_resource_id(registry, model), MODEL_VERSION_TYPE)
-    return [v.to_arm() for v in sorted(versions, key=lambda v: version_order(v.name), reverse=True)]
+    return [v for v in sorted(versions, key=lambda v: version_order(v.name), reverse=True)]
 
 
-def get_version(services: Services, registry: str, model: str, version: str) -> dict[str, Any]:
+def get_version(services: Services, registry: str, model: str, version: str) -> Resource:
     rid = model_version_resource_id(registry, model, version)
     with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "model version").to_arm()
+        return require_resource(Repository(connection), rid, "model version")
 
 
 def delete_version(services: Services, caller: Caller, registry: str, model: str, version: str) -> bool:

@@ -6,11 +6,13 @@ The key a connection carries is a secret: stored encrypted, never returned by GE
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
+from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.context import (
     Caller,
     Page,
+    Saved,
     Services,
     new_resource,
     require_parent,
@@ -31,7 +33,7 @@ CATEGORIES = ("Serverless",)
 
 def put_connection(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: ConnectionBody
-) -> tuple[dict[str, Any], bool]:
+) -> Saved:
     validate_name(ResourceKind.CONNECTION, name)
     rid = workspace_child_id(sub, rg, ws, "connections", name)
     caller.require(f"{ACTION}/write", rid)
@@ -79,27 +81,34 @@ def put_connection(
         if props.credentials is not None:
             repo.put_secret(rid, "key", services.vault.encrypt(props.credentials.key))
         repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, "Succeeded")
-    return resource.to_arm(), existing is None
+    return Saved(resource, existing is None)
 
 
-def get_connection(
-    services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str
-) -> dict[str, Any]:
+def get_connection(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> Resource:
     rid = workspace_child_id(sub, rg, ws, "connections", name)
     caller.require(f"{ACTION}/read", rid)
     with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "connection").to_arm()
+        return require_resource(Repository(connection), rid, "connection")
 
 
-def list_secrets(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ConnectionSecrets:
+    """A connection with the key it carries (only `listsecrets` answers with the key)."""
+
+    resource: Resource
+    key: str | None
+
+
+def list_secrets(
+    services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str
+) -> ConnectionSecrets:
     rid = workspace_child_id(sub, rg, ws, "connections", name)
     caller.require(f"{ACTION}/listsecrets/action", rid)
     with services.db.read() as connection:
         repo = Repository(connection)
-        body = require_resource(repo, rid, "connection").to_arm()
+        resource = require_resource(repo, rid, "connection")
         ciphertext = repo.get_secret(rid, "key")
-    body["properties"]["credentials"] = {"key": services.vault.decrypt(ciphertext) if ciphertext else None}
-    return body
+    return ConnectionSecrets(resource, services.vault.decrypt(ciphertext) if ciphertext else None)
 
 
 def list_connections(

@@ -60,8 +60,20 @@ class Caller:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict[str, Any]]
+    """One page of a listing; `next_token` is the key the next page resumes after."""
+
+    items: list[Resource]
     next_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a create-or-update did: the resource as stored, whether it was created, and the
+    long-running operation the client follows, if one continues."""
+
+    resource: Resource
+    created: bool
+    operation: str | None = None
 
 
 def new_operation_id() -> str:
@@ -122,7 +134,7 @@ def workspace_children(
         found = repo.children(ws_id, type_, after=after, limit=limit + 1)
     more = len(found) > limit
     found = found[:limit]
-    return Page([r.to_arm() for r in found], found[-1].key if more else None)
+    return Page(found, found[-1].key if more else None)
 
 
 def require_parent(repo: Repository, resource_id: str, what: str) -> Resource:

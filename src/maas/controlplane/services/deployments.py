@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from maas.controlplane.domain.resources import ProvisioningState
-from maas.controlplane.services.context import Caller, Services, new_resource, touch
+from maas.controlplane.domain.resources import ProvisioningState, Resource
+from maas.controlplane.services.context import Caller, Saved, Services, new_resource, touch
 from maas.controlplane.services.kinds import DEPLOYABLE
 from maas.controlplane.store.repository import Repository
 from maas.core.clock import isoformat, utcnow
@@ -218,7 +218,7 @@ def _dependencies(resources: list[PlannedResource]) -> list[dict[str, Any]]:
 
 def put_deployment(
     services: Services, caller: Caller, sub: str, rg: str, name: str, body: DeploymentBody
-) -> tuple[dict[str, Any], bool]:
+) -> Saved:
     rid = deployment_id(sub, rg, name)
     caller.require(f"{ACTION}/write", rid)
     validate_name(ResourceKind.DEPLOYMENT, name)
@@ -280,7 +280,7 @@ def put_deployment(
             touch(record, caller)
             repo.save(record)
         repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, str(state))
-    return record.to_arm(), existing is None
+    return Saved(record, existing is None)
 
 
 def validate_deployment(
@@ -305,24 +305,24 @@ def validate_deployment(
     }
 
 
-def get_deployment(services: Services, caller: Caller, sub: str, rg: str, name: str) -> dict[str, Any]:
+def get_deployment(services: Services, caller: Caller, sub: str, rg: str, name: str) -> Resource:
     rid = deployment_id(sub, rg, name)
     caller.require(f"{ACTION}/read", rid)
     with services.db.read() as connection:
         found = Repository(connection).get(rid)
     if found is None or found.type != DEPLOYMENT_TYPE:
         raise NotFound(f"Deployment '{name}' could not be found.", code="DeploymentNotFound")
-    return found.to_arm()
+    return found
 
 
-def list_deployments(services: Services, caller: Caller, sub: str, rg: str) -> list[dict[str, Any]]:
+def list_deployments(services: Services, caller: Caller, sub: str, rg: str) -> list[Resource]:
     caller.require(f"{ACTION}/read", resource_group_id(sub, rg))
     with services.db.read() as connection:
         repo = Repository(connection)
         if repo.get(resource_group_id(sub, rg)) is None:
             raise NotFound(f"Resource group '{rg}' could not be found.", code="ResourceGroupNotFound")
         found = repo.children(resource_group_id(sub, rg), DEPLOYMENT_TYPE)
-    return [d.to_arm() for d in found]
+    return [d for d in found]
 
 
 def delete_deployment(services: Services, caller: Caller, sub: str, rg: str, name: str) -> bool:

@@ -25,6 +25,7 @@ from maas.controlplane.services.catalog import resolve
 from maas.controlplane.services.context import (
     Caller,
     Page,
+    Saved,
     Services,
     new_operation_id,
     new_resource,
@@ -81,10 +82,10 @@ def target_uri(services: Services, location: str, name: str) -> str:
 
 def put_endpoint(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: EndpointBody
-) -> tuple[dict[str, Any], bool, str | None]:
-    """Create or update. Returns (body, created, operation id when work was left to do)."""
+) -> Saved:
+    """Create or update; the operation is set when work was left to the reconciler."""
     result = _put_endpoint(services, caller, sub, rg, ws, name, body)
-    if result[2] is not None:  # committed: now the reconciler and the gateway can see it
+    if result.operation is not None:  # committed: now the reconciler and the gateway can see it
         services.wake_reconciler()
         services.endpoints_changed()
     return result
@@ -92,7 +93,7 @@ def put_endpoint(
 
 def _put_endpoint(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: EndpointBody
-) -> tuple[dict[str, Any], bool, str | None]:
+) -> Saved:
     validate_name(ResourceKind.SERVERLESS_ENDPOINT, name)
     rid = endpoint_id(sub, rg, ws, name)
     caller.require(f"{ACTION}/write", rid)
@@ -196,7 +197,7 @@ def _put_endpoint(
         operation = new_operation_id()
         repo.add_operation(operation, rid, "create", "InProgress")
         repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, "Accepted")
-    return resource.to_arm(), True, operation
+    return Saved(resource, True, operation)
 
 
 def _update(
@@ -206,7 +207,7 @@ def _update(
     resource: Resource,
     model_id: str,
     body: EndpointBody,
-) -> tuple[dict[str, Any], bool, str | None]:
+) -> Saved:
     if resource.provisioning_state is ProvisioningState.DELETING:
         raise Conflict(f"Endpoint '{resource.name}' is being deleted.", code="ResourceBeingDeleted")
     current = resource.properties["modelSettings"]["modelId"]
@@ -228,7 +229,7 @@ def _update(
     }
     changed = any(resource.properties.get(k) != v for k, v in wanted.items()) or resource.tags != body.tags
     if not changed:
-        return resource.to_arm(), False, None
+        return Saved(resource, False)
     resource.properties = {**resource.properties, **wanted}
     resource.tags = body.tags
     resource.generation += 1
@@ -238,14 +239,14 @@ def _update(
     operation = new_operation_id()
     repo.add_operation(operation, resource.id, "update", "InProgress")
     repo.log_activity(caller.principal.id, f"{ACTION}/write", resource.id, "Accepted")
-    return resource.to_arm(), False, operation
+    return Saved(resource, False, operation)
 
 
-def get_endpoint(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> dict[str, Any]:
+def get_endpoint(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> Resource:
     rid = endpoint_id(sub, rg, ws, name)
     caller.require(f"{ACTION}/read", rid)
     with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "serverless endpoint").to_arm()
+        return require_resource(Repository(connection), rid, "serverless endpoint")
 
 
 def list_endpoints(

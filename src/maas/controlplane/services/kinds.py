@@ -35,7 +35,7 @@ class Behaviour:
 
 
 def _workspace_put(services: Services, caller: Caller, sub: str, rg: str, names: Names, body: Any) -> Created:
-    return workspaces.put_workspace(services, caller, sub, rg, names[0], body)[1], None
+    return workspaces.put_workspace(services, caller, sub, rg, names[0], body).created, None
 
 
 def _workspace_delete(services: Services, caller: Caller, sub: str, rg: str, names: Names) -> None:
@@ -45,7 +45,7 @@ def _workspace_delete(services: Services, caller: Caller, sub: str, rg: str, nam
 def _subscription_put(
     services: Services, caller: Caller, sub: str, rg: str, names: Names, body: Any
 ) -> Created:
-    return marketplace.put_subscription(services, caller, sub, rg, names[0], names[1], body)[1], None
+    return marketplace.put_subscription(services, caller, sub, rg, names[0], names[1], body).created, None
 
 
 def _subscription_delete(services: Services, caller: Caller, sub: str, rg: str, names: Names) -> None:
@@ -53,8 +53,8 @@ def _subscription_delete(services: Services, caller: Caller, sub: str, rg: str, 
 
 
 def _endpoint_put(services: Services, caller: Caller, sub: str, rg: str, names: Names, body: Any) -> Created:
-    _, created, operation = endpoints.put_endpoint(services, caller, sub, rg, names[0], names[1], body)
-    return created, operation
+    result = endpoints.put_endpoint(services, caller, sub, rg, names[0], names[1], body)
+    return result.created, result.operation
 
 
 def _endpoint_delete(services: Services, caller: Caller, sub: str, rg: str, names: Names) -> str | None:
@@ -65,7 +65,7 @@ def _endpoint_delete(services: Services, caller: Caller, sub: str, rg: str, name
 def _connection_put(
     services: Services, caller: Caller, sub: str, rg: str, names: Names, body: Any
 ) -> Created:
-    return connections.put_connection(services, caller, sub, rg, names[0], names[1], body)[1], None
+    return connections.put_connection(services, caller, sub, rg, names[0], names[1], body).created, None
 
 
 def _connection_delete(services: Services, caller: Caller, sub: str, rg: str, names: Names) -> None:

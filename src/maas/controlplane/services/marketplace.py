@@ -8,7 +8,6 @@ turns every endpoint that used it Unhealthy at once, as the seed says.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.accounts import require_paid_capable
@@ -16,6 +15,7 @@ from maas.controlplane.services.catalog import resolve
 from maas.controlplane.services.context import (
     Caller,
     Page,
+    Saved,
     Services,
     new_resource,
     require_parent,
@@ -63,7 +63,7 @@ def put_subscription(
     ws: str,
     name: str,
     body: MarketplaceSubscriptionBody,
-) -> tuple[dict[str, Any], bool]:
+) -> Saved:
     validate_name(ResourceKind.MARKETPLACE_SUBSCRIPTION, name)
     ws_id = workspace_id(sub, rg, ws)
     rid = workspace_child_id(sub, rg, ws, "marketplaceSubscriptions", name)
@@ -86,7 +86,7 @@ def put_subscription(
                 existing.tags = body.tags
                 touch(existing, caller)
                 repo.save(existing)
-            return existing.to_arm(), False
+            return Saved(existing, False)
         offer = offer_for(repo, model, target=target)
         if not is_marketplace(offer):
             raise BadRequest(
@@ -171,16 +171,14 @@ def put_subscription(
             "Succeeded",
         )
         repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, "Succeeded")
-    return resource.to_arm(), True
+    return Saved(resource, True)
 
 
-def get_subscription(
-    services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str
-) -> dict[str, Any]:
+def get_subscription(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> Resource:
     rid = workspace_child_id(sub, rg, ws, "marketplaceSubscriptions", name)
     caller.require(f"{ACTION}/read", rid)
     with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "marketplace subscription").to_arm()
+        return require_resource(Repository(connection), rid, "marketplace subscription")
 
 
 def list_subscriptions(

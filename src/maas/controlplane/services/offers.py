@@ -3,12 +3,11 @@ regions). A first-party offer needs no marketplace subscription; a marketplace o
 
 from __future__ import annotations
 
-from typing import Any
-
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.catalog import resolve
 from maas.controlplane.services.context import (
     Caller,
+    Saved,
     Services,
     new_resource,
     require_resource,
@@ -39,7 +38,7 @@ def serves_region(offer: Resource, location: str) -> bool:
     return not regions or location in regions or "*" in regions
 
 
-def put_offer(services: Services, caller: Caller, name: str, body: OfferBody) -> tuple[dict[str, Any], bool]:
+def put_offer(services: Services, caller: Caller, name: str, body: OfferBody) -> Saved:
     validate_name(ResourceKind.OFFER, name)
     rid = offer_id(name)
     caller.require(f"{OFFERS}/write", rid)
@@ -94,17 +93,17 @@ def put_offer(services: Services, caller: Caller, name: str, body: OfferBody) ->
                 touch(resource, caller)
                 repo.save(resource)
         repo.log_activity(caller.principal.id, f"{OFFERS}/write", rid, "Succeeded")
-    return resource.to_arm(), existing is None
+    return Saved(resource, existing is None)
 
 
-def get_offer(services: Services, name: str) -> dict[str, Any]:
+def get_offer(services: Services, name: str) -> Resource:
     with services.db.read() as connection:
-        return require_resource(Repository(connection), offer_id(name), "offer").to_arm()
+        return require_resource(Repository(connection), offer_id(name), "offer")
 
 
-def list_offers(services: Services) -> list[dict[str, Any]]:
+def list_offers(services: Services) -> list[Resource]:
     with services.db.read() as connection:
-        return [o.to_arm() for o in Repository(connection).of_type(OFFER_TYPE)]
+        return [o for o in Repository(connection).of_type(OFFER_TYPE)]
 
 
 def delete_offer(services: Services, caller: Caller, name: str) -> bool:

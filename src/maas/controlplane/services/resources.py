@@ -75,4 +75,4 @@ def list_resources(
             cursor = batch[-1].key
     more = len(items) > limit
     items = items[:limit]
-    return Page([r.to_generic() for r in items], items[-1].key if more else None)
+    return Page(items, items[-1].key if more else None)

@@ -8,10 +8,11 @@ it does not send to ARM; MaaS serves every API from one base URL, so the documen
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
+from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.context import (
     Caller,
+    Saved,
     Services,
     new_resource,
     require_parent,
@@ -38,7 +39,7 @@ def discovery_document(services: Services) -> dict[str, str]:
 
 def put_workspace(
     services: Services, caller: Caller, sub: str, rg: str, name: str, body: WorkspaceBody
-) -> tuple[dict[str, Any], bool]:
+) -> Saved:
     validate_name(ResourceKind.WORKSPACE, name)
     rid = workspace_id(sub, rg, name)
     caller.require(f"{WORKSPACES}/write", rid)
@@ -89,20 +90,20 @@ def put_workspace(
                 touch(resource, caller)
                 repo.save(resource)
         repo.log_activity(caller.principal.id, f"{WORKSPACES}/write", rid, "Succeeded")
-    return resource.to_arm(), existing is None
+    return Saved(resource, existing is None)
 
 
-def get_workspace(services: Services, caller: Caller, sub: str, rg: str, name: str) -> dict[str, Any]:
+def get_workspace(services: Services, caller: Caller, sub: str, rg: str, name: str) -> Resource:
     rid = workspace_id(sub, rg, name)
     caller.require(f"{WORKSPACES}/read", rid)
     with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "workspace").to_arm()
+        return require_resource(Repository(connection), rid, "workspace")
 
 
-def list_workspaces(services: Services, caller: Caller, sub: str, rg: str | None) -> list[dict[str, Any]]:
+def list_workspaces(services: Services, caller: Caller, sub: str, rg: str | None) -> list[Resource]:
     with services.db.read() as connection:
         found = Repository(connection).in_scope(sub, rg, types=[WORKSPACE_TYPE])
-    return [w.to_arm() for w in found if caller.can(f"{WORKSPACES}/read", w.id)]
+    return [w for w in found if caller.can(f"{WORKSPACES}/read", w.id)]
 
 
 def delete_workspace(services: Services, caller: Caller, sub: str, rg: str, name: str) -> bool:

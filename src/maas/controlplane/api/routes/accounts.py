@@ -11,35 +11,45 @@ from maas.controlplane.api.deps import (
     call,
     deleted,
     json_body,
-    listing,
     page_size,
     paged,
-    put_response,
     read_body,
+    rendered,
+    rendered_list,
+    saved,
     skiptoken,
 )
+from maas.controlplane.api.openapi import returns
+from maas.controlplane.api.render import account_body, generic_body
 from maas.controlplane.services import accounts, resources
 from maas.protocol.management.accounts import AccountBody, ResourceGroupBody
+from maas.protocol.management.resources import (
+    AccountResource,
+    AccountResourceList,
+    ArmResource,
+    ArmResourceList,
+    GenericResourceList,
+)
 
 router = APIRouter()
 SUB = "/subscriptions/{sub}"
 RG = SUB + "/resourceGroups/{rg}"
 
 
-@router.get("/subscriptions")
+@router.get("/subscriptions", openapi_extra=returns(AccountResourceList))
 async def list_accounts(services: ServicesDep, caller: CallerDep) -> Response:
-    return listing(await call(accounts.list_accounts, services, caller))
+    return rendered_list(await call(accounts.list_accounts, services, caller), account_body)
 
 
-@router.put(SUB, openapi_extra=json_body(AccountBody))
+@router.put(SUB, openapi_extra=json_body(AccountBody) | returns(AccountResource))
 async def put_account(request: Request, sub: str, services: ServicesDep, caller: CallerDep) -> Response:
     body = await read_body(request, AccountBody)
-    return put_response(*await call(accounts.put_account, services, caller, sub, body))
+    return saved(await call(accounts.put_account, services, caller, sub, body), account_body)
 
 
-@router.get(SUB)
+@router.get(SUB, openapi_extra=returns(AccountResource))
 async def get_account(sub: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return put_response(await call(accounts.get_account, services, caller, sub), False)
+    return rendered(await call(accounts.get_account, services, caller, sub), account_body)
 
 
 @router.delete(SUB)
@@ -48,22 +58,22 @@ async def delete_account(sub: str, services: ServicesDep, caller: CallerDep) -> 
     return deleted()
 
 
-@router.get(SUB + "/resourceGroups")
+@router.get(SUB + "/resourceGroups", openapi_extra=returns(ArmResourceList))
 async def list_groups(sub: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return listing(await call(accounts.list_resource_groups, services, caller, sub))
+    return rendered_list(await call(accounts.list_resource_groups, services, caller, sub))
 
 
-@router.put(RG, openapi_extra=json_body(ResourceGroupBody))
+@router.put(RG, openapi_extra=json_body(ResourceGroupBody) | returns(ArmResource))
 async def put_group(
     request: Request, sub: str, rg: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
     body = await read_body(request, ResourceGroupBody)
-    return put_response(*await call(accounts.put_resource_group, services, caller, sub, rg, body))
+    return saved(await call(accounts.put_resource_group, services, caller, sub, rg, body))
 
 
-@router.get(RG)
+@router.get(RG, openapi_extra=returns(ArmResource))
 async def get_group(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return put_response(await call(accounts.get_resource_group, services, caller, sub, rg), False)
+    return rendered(await call(accounts.get_resource_group, services, caller, sub, rg))
 
 
 @router.delete(RG)
@@ -72,7 +82,7 @@ async def delete_group(sub: str, rg: str, services: ServicesDep, caller: CallerD
     return deleted()
 
 
-@router.get(SUB + "/resources")
+@router.get(SUB + "/resources", openapi_extra=returns(GenericResourceList))
 async def list_in_account(request: Request, sub: str, services: ServicesDep, caller: CallerDep) -> Response:
     page = await call(
         resources.list_resources,
@@ -84,10 +94,10 @@ async def list_in_account(request: Request, sub: str, services: ServicesDep, cal
         skiptoken(request),
         page_size(request),
     )
-    return paged(request, page)
+    return paged(request, page, generic_body)
 
 
-@router.get(RG + "/resources")
+@router.get(RG + "/resources", openapi_extra=returns(GenericResourceList))
 async def list_in_group(
     request: Request, sub: str, rg: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
@@ -101,4 +111,4 @@ async def list_in_group(
         skiptoken(request),
         page_size(request),
     )
-    return paged(request, page)
+    return paged(request, page, generic_body)

@@ -12,17 +12,19 @@ from fastapi.responses import Response
 from maas.controlplane.api.deps import (
     CallerDep,
     ServicesDep,
-    arm,
     call,
     deleted,
     json_body,
-    listing,
-    put_response,
     read_body,
+    rendered,
+    rendered_list,
+    saved,
 )
+from maas.controlplane.api.openapi import returns
 from maas.controlplane.services import catalog, offers
 from maas.protocol.management.catalog import ModelVersionBody, RegistryBody
 from maas.protocol.management.marketplace import OfferBody
+from maas.protocol.management.resources import ArmResource, ArmResourceList
 
 router = APIRouter()
 REG = "/registries/{registry}"
@@ -31,38 +33,38 @@ VERSION = MODEL + "/versions/{version}"
 OFFERS = "/providers/Microsoft.MaaS/offers"
 
 
-@router.get("/registries")
+@router.get("/registries", openapi_extra=returns(ArmResourceList))
 async def list_registries(services: ServicesDep, _caller: CallerDep) -> Response:
-    return listing(await call(catalog.list_registries, services))
+    return rendered_list(await call(catalog.list_registries, services))
 
 
-@router.put(REG, openapi_extra=json_body(RegistryBody))
+@router.put(REG, openapi_extra=json_body(RegistryBody) | returns(ArmResource))
 async def put_registry(request: Request, registry: str, services: ServicesDep, caller: CallerDep) -> Response:
     body = await read_body(request, RegistryBody)
-    return put_response(*await call(catalog.put_registry, services, caller, registry, body))
+    return saved(await call(catalog.put_registry, services, caller, registry, body))
 
 
-@router.get(REG)
+@router.get(REG, openapi_extra=returns(ArmResource))
 async def get_registry(registry: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return arm(await call(catalog.get_registry, services, registry))
+    return rendered(await call(catalog.get_registry, services, registry))
 
 
-@router.get(REG + "/models")
+@router.get(REG + "/models", openapi_extra=returns(ArmResourceList))
 async def list_models(registry: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return listing(await call(catalog.list_models, services, registry))
+    return rendered_list(await call(catalog.list_models, services, registry))
 
 
-@router.get(MODEL)
+@router.get(MODEL, openapi_extra=returns(ArmResource))
 async def get_model(registry: str, model: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return arm(await call(catalog.get_model, services, registry, model))
+    return rendered(await call(catalog.get_model, services, registry, model))
 
 
-@router.get(MODEL + "/versions")
+@router.get(MODEL + "/versions", openapi_extra=returns(ArmResourceList))
 async def list_versions(registry: str, model: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return listing(await call(catalog.list_versions, services, registry, model))
+    return rendered_list(await call(catalog.list_versions, services, registry, model))
 
 
-@router.put(VERSION, openapi_extra=json_body(ModelVersionBody))
+@router.put(VERSION, openapi_extra=json_body(ModelVersionBody) | returns(ArmResource))
 async def put_version(
     request: Request,
     registry: str,
@@ -72,16 +74,14 @@ async def put_version(
     caller: CallerDep,
 ) -> Response:
     body = await read_body(request, ModelVersionBody)
-    return put_response(
-        *await call(catalog.put_model_version, services, caller, registry, model, version, body)
-    )
+    return saved(await call(catalog.put_model_version, services, caller, registry, model, version, body))
 
 
-@router.get(VERSION)
+@router.get(VERSION, openapi_extra=returns(ArmResource))
 async def get_version(
     registry: str, model: str, version: str, services: ServicesDep, _caller: CallerDep
 ) -> Response:
-    return arm(await call(catalog.get_version, services, registry, model, version))
+    return rendered(await call(catalog.get_version, services, registry, model, version))
 
 
 @router.delete(VERSION)
@@ -92,20 +92,20 @@ async def delete_version(
     return deleted()
 
 
-@router.get(OFFERS)
+@router.get(OFFERS, openapi_extra=returns(ArmResourceList))
 async def list_offers(services: ServicesDep, _caller: CallerDep) -> Response:
-    return listing(await call(offers.list_offers, services))
+    return rendered_list(await call(offers.list_offers, services))
 
 
-@router.put(OFFERS + "/{name}", openapi_extra=json_body(OfferBody))
+@router.put(OFFERS + "/{name}", openapi_extra=json_body(OfferBody) | returns(ArmResource))
 async def put_offer(request: Request, name: str, services: ServicesDep, caller: CallerDep) -> Response:
     body = await read_body(request, OfferBody)
-    return put_response(*await call(offers.put_offer, services, caller, name, body))
+    return saved(await call(offers.put_offer, services, caller, name, body))
 
 
-@router.get(OFFERS + "/{name}")
+@router.get(OFFERS + "/{name}", openapi_extra=returns(ArmResource))
 async def get_offer(name: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return arm(await call(offers.get_offer, services, name))
+    return rendered(await call(offers.get_offer, services, name))
 
 
 @router.delete(OFFERS + "/{name}")

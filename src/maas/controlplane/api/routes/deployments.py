@@ -17,28 +17,31 @@ from maas.controlplane.api.deps import (
     call,
     deleted,
     json_body,
-    listing,
-    put_response,
     read_body,
+    rendered,
+    rendered_list,
+    saved,
 )
+from maas.controlplane.api.openapi import returns
 from maas.controlplane.services import deployments
 from maas.protocol.management.deployments import DeploymentBody
+from maas.protocol.management.resources import ArmResource, ArmResourceList
 
 router = APIRouter()
 DEPLOYMENTS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Resources/deployments"
 
 
-@router.get(DEPLOYMENTS)
+@router.get(DEPLOYMENTS, openapi_extra=returns(ArmResourceList))
 async def list_deployments(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return listing(await call(deployments.list_deployments, services, caller, sub, rg))
+    return rendered_list(await call(deployments.list_deployments, services, caller, sub, rg))
 
 
-@router.put(DEPLOYMENTS + "/{name}", openapi_extra=json_body(DeploymentBody))
+@router.put(DEPLOYMENTS + "/{name}", openapi_extra=json_body(DeploymentBody) | returns(ArmResource))
 async def put_deployment(
     request: Request, sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
     body = await read_body(request, DeploymentBody)
-    return put_response(*await call(deployments.put_deployment, services, caller, sub, rg, name, body))
+    return saved(await call(deployments.put_deployment, services, caller, sub, rg, name, body))
 
 
 @router.post(DEPLOYMENTS + "/{name}/validate", openapi_extra=json_body(DeploymentBody))
@@ -49,9 +52,9 @@ async def validate_deployment(
     return arm(await call(deployments.validate_deployment, services, caller, sub, rg, name, body))
 
 
-@router.get(DEPLOYMENTS + "/{name}")
+@router.get(DEPLOYMENTS + "/{name}", openapi_extra=returns(ArmResource))
 async def get_deployment(sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return arm(await call(deployments.get_deployment, services, caller, sub, rg, name))
+    return rendered(await call(deployments.get_deployment, services, caller, sub, rg, name))
 
 
 @router.delete(DEPLOYMENTS + "/{name}")

@@ -19,13 +19,16 @@ from maas.controlplane.api.deps import (
     operation_headers,
     page_size,
     paged,
-    put_response,
     read_body,
+    rendered,
+    saved,
     skiptoken,
 )
+from maas.controlplane.api.openapi import returns
 from maas.controlplane.services import endpoints, marketplace
 from maas.protocol.management.endpoints import EndpointBody, RegenerateKeysBody
 from maas.protocol.management.marketplace import MarketplaceSubscriptionBody
+from maas.protocol.management.resources import ArmResource, ArmResourceList
 
 router = APIRouter()
 WS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
@@ -33,7 +36,7 @@ MP = WS + "/marketplaceSubscriptions"
 EP = WS + "/serverlessEndpoints"
 
 
-@router.get(MP)
+@router.get(MP, openapi_extra=returns(ArmResourceList))
 async def list_subscriptions(
     request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
@@ -50,7 +53,7 @@ async def list_subscriptions(
     return paged(request, page)
 
 
-@router.put(MP + "/{name}", openapi_extra=json_body(MarketplaceSubscriptionBody))
+@router.put(MP + "/{name}", openapi_extra=json_body(MarketplaceSubscriptionBody) | returns(ArmResource))
 async def put_subscription(
     request: Request,
     sub: str,
@@ -61,14 +64,14 @@ async def put_subscription(
     caller: CallerDep,
 ) -> Response:
     body = await read_body(request, MarketplaceSubscriptionBody)
-    return put_response(*await call(marketplace.put_subscription, services, caller, sub, rg, ws, name, body))
+    return saved(await call(marketplace.put_subscription, services, caller, sub, rg, ws, name, body))
 
 
-@router.get(MP + "/{name}")
+@router.get(MP + "/{name}", openapi_extra=returns(ArmResource))
 async def get_subscription(
     sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    return arm(await call(marketplace.get_subscription, services, caller, sub, rg, ws, name))
+    return rendered(await call(marketplace.get_subscription, services, caller, sub, rg, ws, name))
 
 
 @router.delete(MP + "/{name}")
@@ -79,7 +82,7 @@ async def delete_subscription(
     return deleted()
 
 
-@router.get(EP)
+@router.get(EP, openapi_extra=returns(ArmResourceList))
 async def list_endpoints(
     request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
@@ -96,7 +99,7 @@ async def list_endpoints(
     return paged(request, page)
 
 
-@router.put(EP + "/{name}", openapi_extra=json_body(EndpointBody))
+@router.put(EP + "/{name}", openapi_extra=json_body(EndpointBody) | returns(ArmResource))
 async def put_endpoint(
     request: Request,
     sub: str,
@@ -107,16 +110,17 @@ async def put_endpoint(
     caller: CallerDep,
 ) -> Response:
     body = await read_body(request, EndpointBody)
-    result, created, operation = await call(endpoints.put_endpoint, services, caller, sub, rg, ws, name, body)
-    headers = operation_headers(request, sub, result["location"], operation) if operation else None
-    return arm(result, 201 if created else 200, headers)
+    result = await call(endpoints.put_endpoint, services, caller, sub, rg, ws, name, body)
+    location = result.resource.location or ""
+    operation = result.operation
+    return saved(result, headers=operation_headers(request, sub, location, operation) if operation else None)
 
 
-@router.get(EP + "/{name}")
+@router.get(EP + "/{name}", openapi_extra=returns(ArmResource))
 async def get_endpoint(
     sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    return arm(await call(endpoints.get_endpoint, services, caller, sub, rg, ws, name))
+    return rendered(await call(endpoints.get_endpoint, services, caller, sub, rg, ws, name))
 
 
 @router.delete(EP + "/{name}")

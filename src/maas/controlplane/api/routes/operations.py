@@ -5,9 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from maas.controlplane.api.deps import CallerDep, ServicesDep, arm, call, deleted, listing
+from maas.controlplane.api.deps import (
+    CallerDep,
+    ServicesDep,
+    arm,
+    call,
+    deleted,
+    rendered,
+    rendered_list,
+)
 from maas.controlplane.api.errors import arm_error
+from maas.controlplane.api.openapi import returns
 from maas.controlplane.services import operations, saas
+from maas.protocol.management.resources import ArmResource, ArmResourceList
 
 router = APIRouter()
 LOC = "/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}"
@@ -40,14 +50,20 @@ async def operation_result(
     return arm_error(400, error.get("code", "OperationFailed"), error.get("message", "The operation failed."))
 
 
-@router.get("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources")
+@router.get(
+    "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources",
+    openapi_extra=returns(ArmResourceList),
+)
 async def list_saas(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return listing(await call(saas.list_saas, services, caller, sub, rg))
+    return rendered_list(await call(saas.list_saas, services, caller, sub, rg))
 
 
-@router.get("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources/{name}")
+@router.get(
+    "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources/{name}",
+    openapi_extra=returns(ArmResource),
+)
 async def get_saas(sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return arm(await call(saas.get_saas, services, caller, sub, rg, name))
+    return rendered(await call(saas.get_saas, services, caller, sub, rg, name))
 
 
 @router.delete("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources/{name}")

@@ -12,14 +12,18 @@ from maas.controlplane.api.deps import (
     call,
     deleted,
     json_body,
-    listing,
     page_size,
     paged,
-    put_response,
     read_body,
+    rendered,
+    rendered_list,
+    saved,
     skiptoken,
 )
+from maas.controlplane.api.openapi import returns
+from maas.controlplane.api.render import arm_body
 from maas.controlplane.services import connections, workspaces
+from maas.protocol.management.resources import ArmResource, ArmResourceList
 from maas.protocol.management.workspaces import ConnectionBody, WorkspaceBody
 
 router = APIRouter()
@@ -34,27 +38,30 @@ async def discovery(services: ServicesDep) -> Response:
     return arm(workspaces.discovery_document(services))
 
 
-@router.get("/subscriptions/{sub}/providers/" + ML + "/workspaces")
+@router.get("/subscriptions/{sub}/providers/" + ML + "/workspaces", openapi_extra=returns(ArmResourceList))
 async def list_in_account(sub: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return listing(await call(workspaces.list_workspaces, services, caller, sub, None))
+    return rendered_list(await call(workspaces.list_workspaces, services, caller, sub, None))
 
 
-@router.get("/subscriptions/{sub}/resourceGroups/{rg}/providers/" + ML + "/workspaces")
+@router.get(
+    "/subscriptions/{sub}/resourceGroups/{rg}/providers/" + ML + "/workspaces",
+    openapi_extra=returns(ArmResourceList),
+)
 async def list_in_group(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return listing(await call(workspaces.list_workspaces, services, caller, sub, rg))
+    return rendered_list(await call(workspaces.list_workspaces, services, caller, sub, rg))
 
 
-@router.put(WS, openapi_extra=json_body(WorkspaceBody))
+@router.put(WS, openapi_extra=json_body(WorkspaceBody) | returns(ArmResource))
 async def put_workspace(
     request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
     body = await read_body(request, WorkspaceBody)
-    return put_response(*await call(workspaces.put_workspace, services, caller, sub, rg, ws, body))
+    return saved(await call(workspaces.put_workspace, services, caller, sub, rg, ws, body))
 
 
-@router.get(WS)
+@router.get(WS, openapi_extra=returns(ArmResource))
 async def get_workspace(sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return arm(await call(workspaces.get_workspace, services, caller, sub, rg, ws))
+    return rendered(await call(workspaces.get_workspace, services, caller, sub, rg, ws))
 
 
 @router.delete(WS)
@@ -63,7 +70,7 @@ async def delete_workspace(sub: str, rg: str, ws: str, services: ServicesDep, ca
     return deleted()
 
 
-@router.get(WS + "/connections")
+@router.get(WS + "/connections", openapi_extra=returns(ArmResourceList))
 async def list_connections(
     request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
@@ -80,7 +87,7 @@ async def list_connections(
     return paged(request, page)
 
 
-@router.put(CONN, openapi_extra=json_body(ConnectionBody))
+@router.put(CONN, openapi_extra=json_body(ConnectionBody) | returns(ArmResource))
 async def put_connection(
     request: Request,
     sub: str,
@@ -91,21 +98,24 @@ async def put_connection(
     caller: CallerDep,
 ) -> Response:
     body = await read_body(request, ConnectionBody)
-    return put_response(*await call(connections.put_connection, services, caller, sub, rg, ws, name, body))
+    return saved(await call(connections.put_connection, services, caller, sub, rg, ws, name, body))
 
 
-@router.get(CONN)
+@router.get(CONN, openapi_extra=returns(ArmResource))
 async def get_connection(
     sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    return arm(await call(connections.get_connection, services, caller, sub, rg, ws, name))
+    return rendered(await call(connections.get_connection, services, caller, sub, rg, ws, name))
 
 
 @router.post(CONN + "/listsecrets")
 async def list_secrets(
     sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    return arm(await call(connections.list_secrets, services, caller, sub, rg, ws, name))
+    found = await call(connections.list_secrets, services, caller, sub, rg, ws, name)
+    body = arm_body(found.resource)
+    body["properties"]["credentials"] = {"key": found.key}
+    return arm(body)
 
 
 @router.delete(CONN)
