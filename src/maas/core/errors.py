@@ -9,6 +9,7 @@ inference envelope on the gateway). Nothing below a router raises an HTTP except
     ├── Unauthenticated      401    AuthenticationFailed
     ├── Forbidden            403    AuthorizationFailed
     ├── NotFound             404    ResourceNotFound, ParentResourceNotFound
+    │   └── ModalityNotSupported 404  a route the endpoint's model cannot serve
     ├── Conflict             409    Conflict, ...
     ├── PayloadTooLarge      413    RequestTooLarge
     ├── UnsupportedMediaType 415    a body that is not JSON
@@ -70,6 +71,12 @@ class Forbidden(MaasError):
 class NotFound(MaasError):
     status = 404
     default_code = "ResourceNotFound"
+
+
+class ModalityNotSupported(NotFound):
+    """The endpoint's model cannot serve this route (embeddings from a chat model, say)."""
+
+    default_code = "modality_not_supported"
 
 
 class Conflict(MaasError):

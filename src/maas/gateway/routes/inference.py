@@ -10,14 +10,14 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from maas.core.errors import BadRequest, MaasError, Unprocessable
+from maas.core.errors import BadRequest, MaasError, ModalityNotSupported, Unprocessable
 from maas.gateway.http import Exchange
 from maas.gateway.metering import Admission
 from maas.gateway.readmodel import EndpointView
 from maas.gateway.sse import stream, until_disconnect
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest, SamplingFields
 from maas.protocol.inference.embeddings import EmbeddingsRequest
-from maas.serving.engines.base import Engine, ModalityNotSupported
+from maas.serving.engines.base import Engine
 
 R = TypeVar("R", bound=BaseModel)
 # Admission to the deployment's quota for a validated request (raises 429 when over quota).

@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from maas.core.errors import MaasError, NotFound
+from maas.core.errors import MaasError, ModalityNotSupported
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.protocol.inference.info import ModelType
@@ -31,10 +31,6 @@ Json = dict[str, Any]
 # Who the request being served is for (the subscription): engines that batch requests use it to
 # share a batch fairly. Set by the replica for each request; "" when unknown.
 TENANT: ContextVar[str] = ContextVar("maas_tenant", default="")
-
-
-class ModalityNotSupported(NotFound):
-    default_code = "modality_not_supported"
 
 
 @dataclass(frozen=True)

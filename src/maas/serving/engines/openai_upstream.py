@@ -36,6 +36,7 @@ from maas.core.errors import (
     BadRequest,
     GatewayTimeout,
     MaasError,
+    ModalityNotSupported,
     NotFound,
     PayloadTooLarge,
     Unavailable,
@@ -45,7 +46,7 @@ from maas.core.netpolicy import parse_address, refused_address, refused_hostname
 from maas.protocol.inference.chat import ChatCompletionsRequest, CompletionsRequest
 from maas.protocol.inference.embeddings import EmbeddingsRequest
 from maas.protocol.inference.info import ModelType
-from maas.serving.engines.base import Json, ModalityNotSupported, ModelSpec
+from maas.serving.engines.base import Json, ModelSpec
 from maas.serving.engines.usage import StreamChunk
 
 # The upstream's verdicts on the client's request keep their status; its 401/403 (our key for it)

@@ -85,10 +85,5 @@ def raise_error(data: Frame) -> MaasError:
     """Rebuild the error a replica raised (its class decides the HTTP status)."""
     kind = getattr(errors, str(data.get("kind")), None)
     if not (isinstance(kind, type) and issubclass(kind, MaasError)):
-        if data.get("kind") == "ModalityNotSupported":
-            from maas.serving.engines.base import ModalityNotSupported
-
-            kind = ModalityNotSupported
-        else:
-            kind = MaasError
+        kind = MaasError
     return kind(str(data.get("message", "")), code=data.get("code"), target=data.get("target"))
