@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from maas.controlplane.domain.resources import Resource
-from maas.controlplane.services import suspension
+from maas.controlplane.services import crud, suspension
 from maas.controlplane.services.context import (
     Caller,
     Saved,
     Services,
-    new_resource,
     require_parent,
     require_resource,
-    touch,
 )
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest, Conflict
@@ -39,27 +37,21 @@ def put_account(services: Services, caller: Caller, sub: str, body: AccountBody)
     with services.db.write() as connection:
         repo = Repository(connection)
         existing = repo.get(rid, for_update=True)
-        if existing is None:
-            resource = new_resource(
-                caller,
-                id=rid,
-                type=SUBSCRIPTION_TYPE,
-                name=sub,
-                parent_id="/",
-                properties=properties,
-                subscription=sub,
-                tags=body.tags,
-            )
-            repo.insert(resource)
-        else:
-            resource = existing
-            could_pay = can_pay(resource)
-            if resource.properties != properties or resource.tags != body.tags:
-                resource.properties, resource.tags = properties, body.tags
-                touch(resource, caller)
-                repo.save(resource)
-            if can_pay(resource) != could_pay:
-                suspended = suspension.apply(repo, caller, sub, can_pay(resource))
+        could_pay = can_pay(existing) if existing is not None else None
+        resource = crud.upsert(
+            repo,
+            caller,
+            kinds.SUBSCRIPTION,
+            existing,
+            rid=rid,
+            name=sub,
+            parent_id="/",
+            properties=properties,
+            tags=body.tags,
+            subscription=sub,
+        )
+        if could_pay is not None and can_pay(resource) != could_pay:
+            suspended = suspension.apply(repo, caller, sub, can_pay(resource))
         repo.log_activity(caller.principal.id, f"{SUBSCRIPTIONS}/write", rid, "Succeeded")
     if suspended:
         services.endpoints_changed()  # suspended (or restored) endpoints answer accordingly at once
@@ -76,10 +68,7 @@ def can_pay(account: Resource) -> bool:
 
 
 def get_account(services: Services, caller: Caller, sub: str) -> Resource:
-    rid = subscription_id(sub)
-    caller.require(f"{SUBSCRIPTIONS}/read", rid)
-    with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "subscription")
+    return crud.read(services, caller, kinds.SUBSCRIPTION, subscription_id(sub))
 
 
 def list_accounts(services: Services, caller: Caller) -> list[Resource]:
@@ -91,19 +80,10 @@ def list_accounts(services: Services, caller: Caller) -> list[Resource]:
 
 def delete_account(services: Services, caller: Caller, sub: str) -> bool:
     rid = subscription_id(sub)
-    caller.require(f"{SUBSCRIPTIONS}/delete", rid)
-    with services.db.write() as connection:
-        repo = Repository(connection)
-        if repo.get(rid) is None:
-            return False
-        if repo.has_children(rid):
-            raise Conflict(
-                f"The subscription '{sub}' still has resource groups; delete them first.",
-                code="SubscriptionNotEmpty",
-            )
-        repo.delete(rid)
-        repo.log_activity(caller.principal.id, f"{SUBSCRIPTIONS}/delete", rid, "Succeeded")
-    return True
+    blocker = crud.not_empty(
+        f"The subscription '{sub}' still has resource groups; delete them first.", "SubscriptionNotEmpty", rid
+    )
+    return crud.remove(services, caller, kinds.SUBSCRIPTION, rid, blocker)
 
 
 def require_paid_capable(account: Resource, offer_name: str) -> None:
@@ -136,40 +116,31 @@ def put_resource_group(
         repo = Repository(connection)
         require_parent(repo, subscription_id(sub), "subscription")
         existing = repo.get(rid, for_update=True)
-        if existing is None:
-            resource = new_resource(
-                caller,
-                id=rid,
-                type=RESOURCE_GROUP_TYPE,
-                name=rg,
-                parent_id=subscription_id(sub),
-                properties={},
-                subscription=sub,
-                location=location,
-                tags=body.tags,
+        if existing is not None and existing.location != location:
+            raise Conflict(
+                f"Resource group '{rg}' already exists in location '{existing.location}'.",
+                code="InvalidResourceGroupLocation",
+                target="location",
             )
-            repo.insert(resource)
-        else:
-            resource = existing
-            if resource.location != location:
-                raise Conflict(
-                    f"Resource group '{rg}' already exists in location '{resource.location}'.",
-                    code="InvalidResourceGroupLocation",
-                    target="location",
-                )
-            if resource.tags != body.tags:
-                resource.tags = body.tags
-                touch(resource, caller)
-                repo.save(resource)
+        resource = crud.upsert(
+            repo,
+            caller,
+            kinds.RESOURCE_GROUP,
+            existing,
+            rid=rid,
+            name=rg,
+            parent_id=subscription_id(sub),
+            properties=existing.properties if existing is not None else {},
+            tags=body.tags,
+            subscription=sub,
+            location=location,
+        )
         repo.log_activity(caller.principal.id, f"{RESOURCE_GROUPS}/write", rid, "Succeeded")
     return Saved(resource, existing is None)
 
 
 def get_resource_group(services: Services, caller: Caller, sub: str, rg: str) -> Resource:
-    rid = resource_group_id(sub, rg)
-    caller.require(f"{RESOURCE_GROUPS}/read", rid)
-    with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "resource group")
+    return crud.read(services, caller, kinds.RESOURCE_GROUP, resource_group_id(sub, rg))
 
 
 def list_resource_groups(services: Services, caller: Caller, sub: str) -> list[Resource]:
@@ -182,17 +153,10 @@ def list_resource_groups(services: Services, caller: Caller, sub: str) -> list[R
 
 
 def delete_resource_group(services: Services, caller: Caller, sub: str, rg: str) -> bool:
-    rid = resource_group_id(sub, rg)
-    caller.require(f"{RESOURCE_GROUPS}/delete", rid)
-    with services.db.write() as connection:
-        repo = Repository(connection)
-        if repo.get(rid) is None:
-            return False
-        if repo.in_scope(sub, rg, limit=1):
-            raise Conflict(
-                f"The resource group '{rg}' still holds resources; delete them first.",
-                code="ResourceGroupNotEmpty",
-            )
-        repo.delete(rid)
-        repo.log_activity(caller.principal.id, f"{RESOURCE_GROUPS}/delete", rid, "Succeeded")
-    return True
+    def holds_resources(repo: Repository) -> Conflict | None:
+        if not repo.in_scope(sub, rg, limit=1):
+            return None
+        message = f"The resource group '{rg}' still holds resources; delete them first."
+        return Conflict(message, code="ResourceGroupNotEmpty")
+
+    return crud.remove(services, caller, kinds.RESOURCE_GROUP, resource_group_id(sub, rg), holds_resources)

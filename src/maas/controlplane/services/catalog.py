@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from maas.controlplane.domain.resources import Resource
+from maas.controlplane.services import crud
 from maas.controlplane.services.context import (
     Caller,
     Saved,
@@ -174,28 +175,23 @@ def _ensure_registry(
     """Create the registry, or update it; `None` leaves a field as it is (implicit creation)."""
     rid = registry_id(name)
     existing = repo.get(rid, for_update=True)
-    if existing is not None:
-        properties = existing.properties
-        if description is not None:
-            properties = {**properties, "description": description}
-        wanted_tags = existing.tags if tags is None else tags
-        if properties != existing.properties or wanted_tags != existing.tags:
-            existing.properties, existing.tags = properties, wanted_tags
-            touch(existing, caller)
-            repo.save(existing)
-        return existing, False
-    resource = new_resource(
+    properties = {"description": description or ""} if existing is None else existing.properties
+    if existing is not None and description is not None:
+        properties = {**properties, "description": description}
+    wanted_tags = tags if tags is not None else (existing.tags if existing is not None else {})
+    resource = crud.upsert(
+        repo,
         caller,
-        id=rid,
-        type=REGISTRY_TYPE,
+        kinds.REGISTRY,
+        existing,
+        rid=rid,
         name=name,
         parent_id="/",
-        properties={"description": description or ""},
+        properties=properties,
+        tags=wanted_tags,
         location="global",
-        tags=tags or {},
     )
-    repo.insert(resource)
-    return resource, True
+    return resource, existing is None
 
 
 def list_registries(services: Services) -> list[Resource]:
@@ -255,23 +251,17 @@ def put_model_version(
             repo.insert(container)
         existing = repo.get(rid, for_update=True)
         _store_api_key(services, repo, rid, existing, props.artifact.api_key, artifact)
-        if existing is None:
-            resource = new_resource(
-                caller,
-                id=rid,
-                type=MODEL_VERSION_TYPE,
-                name=version,
-                parent_id=model_rid,
-                properties=properties,
-                tags=body.tags,
-            )
-            repo.insert(resource)
-        else:
-            resource = existing
-            if resource.properties != properties or resource.tags != body.tags:
-                resource.properties, resource.tags = properties, body.tags
-                touch(resource, caller)
-                repo.save(resource)
+        resource = crud.upsert(
+            repo,
+            caller,
+            kinds.MODEL_VERSION,
+            existing,
+            rid=rid,
+            name=version,
+            parent_id=model_rid,
+            properties=properties,
+            tags=body.tags,
+        )
         _refresh_container(repo, container, caller)
         repo.log_activity(caller.principal.id, f"{REGISTRIES}/models/versions/write", rid, "Succeeded")
     return Saved(resource, existing is None)

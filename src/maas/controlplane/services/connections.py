@@ -9,15 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maas.controlplane.domain.resources import Resource
+from maas.controlplane.services import crud
 from maas.controlplane.services.context import (
     Caller,
     Page,
     Saved,
     Services,
-    new_resource,
     require_parent,
     require_resource,
-    touch,
     workspace_children,
 )
 from maas.controlplane.store.repository import Repository
@@ -57,27 +56,21 @@ def put_connection(
         repo = Repository(connection)
         require_parent(repo, workspace_id(sub, rg, ws), "workspace")
         existing = repo.get(rid, for_update=True)
-        if existing is None:
-            if props.credentials is None:
-                raise BadRequest("A new connection needs credentials.key.", target="properties.credentials")
-            resource = new_resource(
-                caller,
-                id=rid,
-                type=CONNECTION_TYPE,
-                name=name,
-                parent_id=workspace_id(sub, rg, ws),
-                properties=properties,
-                subscription=sub,
-                resource_group=rg,
-                tags=body.tags,
-            )
-            repo.insert(resource)
-        else:
-            resource = existing
-            if resource.properties != properties or resource.tags != body.tags:
-                resource.properties, resource.tags = properties, body.tags
-                touch(resource, caller)
-                repo.save(resource)
+        if existing is None and props.credentials is None:
+            raise BadRequest("A new connection needs credentials.key.", target="properties.credentials")
+        resource = crud.upsert(
+            repo,
+            caller,
+            kinds.CONNECTION,
+            existing,
+            rid=rid,
+            name=name,
+            parent_id=workspace_id(sub, rg, ws),
+            properties=properties,
+            tags=body.tags,
+            subscription=sub,
+            resource_group=rg,
+        )
         if props.credentials is not None:
             repo.put_secret(rid, "key", services.vault.encrypt(props.credentials.key))
         repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, "Succeeded")
@@ -85,10 +78,7 @@ def put_connection(
 
 
 def get_connection(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> Resource:
-    rid = workspace_child_id(sub, rg, ws, "connections", name)
-    caller.require(f"{ACTION}/read", rid)
-    with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "connection")
+    return crud.read(services, caller, kinds.CONNECTION, workspace_child_id(sub, rg, ws, "connections", name))
 
 
 @dataclass(frozen=True)
@@ -121,11 +111,4 @@ def list_connections(
 
 def delete_connection(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> bool:
     rid = workspace_child_id(sub, rg, ws, "connections", name)
-    caller.require(f"{ACTION}/delete", rid)
-    with services.db.write() as connection:
-        repo = Repository(connection)
-        if repo.get(rid) is None:
-            return False
-        repo.delete(rid)
-        repo.log_activity(caller.principal.id, f"{ACTION}/delete", rid, "Succeeded")
-    return True
+    return crud.remove(services, caller, kinds.CONNECTION, rid)

@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from maas.controlplane.domain.resources import ProvisioningState, Resource
+from maas.controlplane.services import crud
 from maas.controlplane.services.context import Caller, Saved, Services, new_resource, touch
 from maas.controlplane.services.kinds import DEPLOYABLE
 from maas.controlplane.store.repository import Repository
@@ -327,12 +328,4 @@ def list_deployments(services: Services, caller: Caller, sub: str, rg: str) -> l
 
 def delete_deployment(services: Services, caller: Caller, sub: str, rg: str, name: str) -> bool:
     """Delete the deployment's record only; the resources it deployed stay, as in ARM."""
-    rid = deployment_id(sub, rg, name)
-    caller.require(f"{ACTION}/delete", rid)
-    with services.db.write() as connection:
-        repo = Repository(connection)
-        if repo.get(rid) is None:
-            return False
-        repo.delete(rid)
-        repo.log_activity(caller.principal.id, f"{ACTION}/delete", rid, "Succeeded")
-    return True
+    return crud.remove(services, caller, kinds.DEPLOYMENT, deployment_id(sub, rg, name))

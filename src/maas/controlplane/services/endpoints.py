@@ -20,6 +20,7 @@ from typing import Any
 
 from maas.controlplane.domain.keys import key_digest, require_strong_key
 from maas.controlplane.domain.resources import ProvisioningState, Resource
+from maas.controlplane.services import crud
 from maas.controlplane.services.accounts import require_paid_capable
 from maas.controlplane.services.catalog import resolve
 from maas.controlplane.services.context import (
@@ -243,10 +244,7 @@ def _update(
 
 
 def get_endpoint(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> Resource:
-    rid = endpoint_id(sub, rg, ws, name)
-    caller.require(f"{ACTION}/read", rid)
-    with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "serverless endpoint")
+    return crud.read(services, caller, kinds.SERVERLESS_ENDPOINT, endpoint_id(sub, rg, ws, name))
 
 
 def list_endpoints(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from maas.controlplane.domain.resources import Resource
+from maas.controlplane.services import crud
 from maas.controlplane.services.accounts import require_paid_capable
 from maas.controlplane.services.catalog import resolve
 from maas.controlplane.services.context import (
@@ -176,9 +177,7 @@ def put_subscription(
 
 def get_subscription(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> Resource:
     rid = workspace_child_id(sub, rg, ws, "marketplaceSubscriptions", name)
-    caller.require(f"{ACTION}/read", rid)
-    with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "marketplace subscription")
+    return crud.read(services, caller, kinds.MARKETPLACE_SUBSCRIPTION, rid)
 
 
 def list_subscriptions(

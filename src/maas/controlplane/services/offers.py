@@ -4,14 +4,13 @@ regions). A first-party offer needs no marketplace subscription; a marketplace o
 from __future__ import annotations
 
 from maas.controlplane.domain.resources import Resource
+from maas.controlplane.services import crud
 from maas.controlplane.services.catalog import resolve
 from maas.controlplane.services.context import (
     Caller,
     Saved,
     Services,
-    new_resource,
     require_resource,
-    touch,
 )
 from maas.controlplane.store.claims import OFFER_IN_USE
 from maas.controlplane.store.repository import Repository
@@ -68,30 +67,22 @@ def put_offer(services: Services, caller: Caller, name: str, body: OfferBody) ->
             code="OfferExistsForModel",
         )
         existing = repo.get(rid, for_update=True)
-        if existing is None:
-            resource = new_resource(
-                caller,
-                id=rid,
-                type=OFFER_TYPE,
-                name=name,
-                parent_id="/",
-                properties=properties,
-                location="global",
-                tags=body.tags,
+        if existing is not None and existing.properties["modelId"] != properties["modelId"]:
+            raise Conflict(
+                "An offer's model cannot change.", code="PropertyImmutable", target="properties.modelId"
             )
-            repo.insert(resource)
-        else:
-            resource = existing
-            if resource.properties["modelId"] != properties["modelId"]:
-                raise Conflict(
-                    "An offer's model cannot change.",
-                    code="PropertyImmutable",
-                    target="properties.modelId",
-                )
-            if resource.properties != properties or resource.tags != body.tags:
-                resource.properties, resource.tags = properties, body.tags
-                touch(resource, caller)
-                repo.save(resource)
+        resource = crud.upsert(
+            repo,
+            caller,
+            kinds.OFFER,
+            existing,
+            rid=rid,
+            name=name,
+            parent_id="/",
+            properties=properties,
+            tags=body.tags,
+            location="global",
+        )
         repo.log_activity(caller.principal.id, f"{OFFERS}/write", rid, "Succeeded")
     return Saved(resource, existing is None)
 
@@ -108,19 +99,15 @@ def list_offers(services: Services) -> list[Resource]:
 
 def delete_offer(services: Services, caller: Caller, name: str) -> bool:
     rid = offer_id(name)
-    caller.require(f"{OFFERS}/delete", rid)
-    with services.db.write() as connection:
-        repo = Repository(connection)
-        if repo.get(rid) is None:
-            return False
-        if repo.referenced(OFFER_IN_USE, rid):
-            raise Conflict(
-                f"Offer '{name}' has subscriptions or endpoints; remove them first.",
-                code="OfferInUse",
-            )
-        repo.delete(rid)
-        repo.log_activity(caller.principal.id, f"{OFFERS}/delete", rid, "Succeeded")
-    return True
+
+    def in_use(repo: Repository) -> Conflict | None:
+        if not repo.referenced(OFFER_IN_USE, rid):
+            return None
+        return Conflict(
+            f"Offer '{name}' has subscriptions or endpoints; remove them first.", code="OfferInUse"
+        )
+
+    return crud.remove(services, caller, kinds.OFFER, rid, in_use)
 
 
 def offer_for(repo: Repository, model: ModelId, *, target: str) -> Resource:

@@ -8,10 +8,11 @@ then the item itself goes. Usage already billed to it stays in the cost totals.
 from __future__ import annotations
 
 from maas.controlplane.domain.resources import Resource
-from maas.controlplane.services import marketplace
+from maas.controlplane.services import crud, marketplace
 from maas.controlplane.services.context import Caller, Services, require_resource
 from maas.controlplane.store.repository import Repository
 from maas.core.ids import SAAS_TYPE, resource_group_id, saas_resource_id
+from maas.protocol.management import kinds
 
 
 def list_saas(services: Services, caller: Caller, sub: str, rg: str) -> list[Resource]:
@@ -23,10 +24,7 @@ def list_saas(services: Services, caller: Caller, sub: str, rg: str) -> list[Res
 
 
 def get_saas(services: Services, caller: Caller, sub: str, rg: str, name: str) -> Resource:
-    rid = saas_resource_id(sub, rg, name)
-    caller.require(f"{SAAS_TYPE}/read", rid)
-    with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "SaaS resource")
+    return crud.read(services, caller, kinds.SAAS, saas_resource_id(sub, rg, name))
 
 
 def delete_saas(services: Services, caller: Caller, sub: str, rg: str, name: str) -> bool:

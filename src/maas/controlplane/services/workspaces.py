@@ -10,14 +10,12 @@ from __future__ import annotations
 import uuid
 
 from maas.controlplane.domain.resources import Resource
+from maas.controlplane.services import crud
 from maas.controlplane.services.context import (
     Caller,
     Saved,
     Services,
-    new_resource,
     require_parent,
-    require_resource,
-    touch,
 )
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import Conflict
@@ -56,48 +54,42 @@ def put_workspace(
                 "workspaceId": str(uuid.uuid4()),
                 "discoveryUrl": f"{services.settings.base_url}{DISCOVERY_PATH}",
             }
-            resource = new_resource(
-                caller,
-                id=rid,
-                type=WORKSPACE_TYPE,
-                name=name,
-                parent_id=resource_group_id(sub, rg),
-                properties=properties,
-                subscription=sub,
-                resource_group=rg,
-                location=location,
-                kind=str(body.kind),
-                tags=body.tags,
-            )
-            repo.insert(resource)
         else:
-            resource = existing
-            if resource.location != location:
+            if existing.location != location:
                 raise Conflict(
-                    f"Workspace '{name}' is in '{resource.location}'; a workspace cannot move.",
+                    f"Workspace '{name}' is in '{existing.location}'; a workspace cannot move.",
                     code="LocationImmutable",
                     target="location",
                 )
-            updated = {
-                **resource.properties,
-                "friendlyName": props.friendly_name or resource.properties.get("friendlyName", name),
-                "description": props.description
-                if props.description is not None
-                else resource.properties.get("description", ""),
+            current = existing.properties
+            properties = {
+                **current,
+                "friendlyName": props.friendly_name or current.get("friendlyName", name),
+                "description": current.get("description", "")
+                if props.description is None
+                else props.description,
             }
-            if updated != resource.properties or body.tags != resource.tags:
-                resource.properties, resource.tags = updated, body.tags
-                touch(resource, caller)
-                repo.save(resource)
+        resource = crud.upsert(
+            repo,
+            caller,
+            kinds.WORKSPACE,
+            existing,
+            rid=rid,
+            name=name,
+            parent_id=resource_group_id(sub, rg),
+            properties=properties,
+            tags=body.tags,
+            subscription=sub,
+            resource_group=rg,
+            location=location,
+            kind=str(body.kind),
+        )
         repo.log_activity(caller.principal.id, f"{WORKSPACES}/write", rid, "Succeeded")
     return Saved(resource, existing is None)
 
 
 def get_workspace(services: Services, caller: Caller, sub: str, rg: str, name: str) -> Resource:
-    rid = workspace_id(sub, rg, name)
-    caller.require(f"{WORKSPACES}/read", rid)
-    with services.db.read() as connection:
-        return require_resource(Repository(connection), rid, "workspace")
+    return crud.read(services, caller, kinds.WORKSPACE, workspace_id(sub, rg, name))
 
 
 def list_workspaces(services: Services, caller: Caller, sub: str, rg: str | None) -> list[Resource]:
@@ -108,16 +100,9 @@ def list_workspaces(services: Services, caller: Caller, sub: str, rg: str | None
 
 def delete_workspace(services: Services, caller: Caller, sub: str, rg: str, name: str) -> bool:
     rid = workspace_id(sub, rg, name)
-    caller.require(f"{WORKSPACES}/delete", rid)
-    with services.db.write() as connection:
-        repo = Repository(connection)
-        if repo.get(rid) is None:
-            return False
-        if repo.has_children(rid):
-            raise Conflict(
-                f"Workspace '{name}' still has endpoints, subscriptions or connections; delete them first.",
-                code="WorkspaceNotEmpty",
-            )
-        repo.delete(rid)
-        repo.log_activity(caller.principal.id, f"{WORKSPACES}/delete", rid, "Succeeded")
-    return True
+    blocker = crud.not_empty(
+        f"Workspace '{name}' still has endpoints, subscriptions or connections; delete them first.",
+        "WorkspaceNotEmpty",
+        rid,
+    )
+    return crud.remove(services, caller, kinds.WORKSPACE, rid, blocker)
