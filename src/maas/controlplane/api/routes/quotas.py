@@ -16,7 +16,7 @@ from maas.controlplane.services import quotas
 from maas.protocol.management.quotas import QuotaBody
 
 router = APIRouter()
-QUOTA = EP + "/{name}/providers/Microsoft.MaaS/quotas/default"
+QUOTA = EP + "/providers/Microsoft.MaaS/quotas/default"
 
 
 @router.get(QUOTA)

@@ -12,24 +12,22 @@ from maas.controlplane.api.deps import (
     call,
     deleted,
     json_body,
-    page_size,
-    paged,
     read_body,
     rendered,
     rendered_list,
     saved,
-    skiptoken,
 )
 from maas.controlplane.api.openapi import returns
 from maas.controlplane.api.render import arm_body
+from maas.controlplane.api.routes.children import ChildService, add_child_routes
 from maas.controlplane.services import connections, workspaces
+from maas.protocol.management import kinds
 from maas.protocol.management.resources import ArmResource, ArmResourceList
-from maas.protocol.management.workspaces import ConnectionBody, WorkspaceBody
+from maas.protocol.management.workspaces import WorkspaceBody
 
 router = APIRouter()
 ML = "Microsoft.MachineLearningServices"
 WS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/" + ML + "/workspaces/{ws}"
-CONN = WS + "/connections/{name}"
 
 
 @router.get(workspaces.DISCOVERY_PATH)
@@ -70,42 +68,16 @@ async def delete_workspace(sub: str, rg: str, ws: str, services: ServicesDep, ca
     return deleted()
 
 
-@router.get(WS + "/connections", openapi_extra=returns(ArmResourceList))
-async def list_connections(
-    request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
-) -> Response:
-    page = await call(
-        connections.list_connections,
-        services,
-        caller,
-        sub,
-        rg,
-        ws,
-        skiptoken(request),
-        page_size(request),
-    )
-    return paged(request, page)
-
-
-@router.put(CONN, openapi_extra=json_body(ConnectionBody) | returns(ArmResource))
-async def put_connection(
-    request: Request,
-    sub: str,
-    rg: str,
-    ws: str,
-    name: str,
-    services: ServicesDep,
-    caller: CallerDep,
-) -> Response:
-    body = await read_body(request, ConnectionBody)
-    return saved(await call(connections.put_connection, services, caller, sub, rg, ws, name, body))
-
-
-@router.get(CONN, openapi_extra=returns(ArmResource))
-async def get_connection(
-    sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
-) -> Response:
-    return rendered(await call(connections.get_connection, services, caller, sub, rg, ws, name))
+CONN = add_child_routes(
+    router,
+    ChildService(
+        kinds.CONNECTION,
+        list=connections.list_connections,
+        get=connections.get_connection,
+        put=connections.put_connection,
+        delete=connections.delete_connection,
+    ),
+)
 
 
 @router.post(CONN + "/listsecrets")
@@ -116,11 +88,3 @@ async def list_secrets(
     body = arm_body(found.resource)
     body["properties"]["credentials"] = {"key": found.key}
     return arm(body)
-
-
-@router.delete(CONN)
-async def delete_connection(
-    sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
-) -> Response:
-    await call(connections.delete_connection, services, caller, sub, rg, ws, name)
-    return deleted()
