@@ -177,7 +177,8 @@ def _wait(services: Services, operation: str, what: str) -> None:
 def _apply(services: Services, caller: Caller, sub: str, rg: str, step: _Step) -> bool:
     """Create or update one resource; True when it was created (so a rollback removes it)."""
     names = tuple(step.resource.names)
-    created, operation = DEPLOYABLE[step.kind].put(services, caller, sub, rg, names, step.body)
+    result = DEPLOYABLE[step.kind].put(services, caller, sub, rg, names, step.body)
+    created, operation = result.created, result.operation
     if operation is not None:
         try:
             _wait(services, operation, f"{step.kind.label.capitalize()} '{names[-1]}'")

@@ -4,8 +4,8 @@ registry (`maas.protocol.management.kinds` holds the wire half).
 Template deployments loop over `DEPLOYABLE`: a resource in a template is created through the same
 service call its own API uses (same RBAC checks, same rules), and removed the same way when the
 deployment rolls back. Each entry takes the names below the resource group (`("ws",)` for a
-workspace, `("ws", "ep")` for an endpoint) and answers whether it created the resource and the
-long-running operation, if any, that the caller must wait for.
+workspace, `("ws", "ep")` for an endpoint); PUT answers `Saved` (created? and the long-running
+operation, if any, to wait for), DELETE the operation to wait for, if any.
 
 Adding a deployable kind is one `Kind` entry with `deployable=True` and one `Behaviour` here.
 """
@@ -18,65 +18,45 @@ from types import MappingProxyType
 from typing import Any
 
 from maas.controlplane.services import connections, endpoints, marketplace, workspaces
-from maas.controlplane.services.context import Caller, Services
+from maas.controlplane.services.context import Caller, Saved, Services
 from maas.protocol.management import kinds
 from maas.protocol.management.kinds import Kind
 
-__all__ = ["DEPLOYABLE", "Behaviour", "Created"]
+__all__ = ["DEPLOYABLE", "Behaviour"]
 
-Created = tuple[bool, str | None]  # (created, operation to wait for)
-Names = tuple[str, ...]
+# Every deployable kind's service takes (services, caller, sub, rg, *names[, body]): PUT answers
+# `Saved`, DELETE whether it deleted — or, for endpoints, the (operation, location) it started.
+Put = Callable[..., Saved]
+Delete = Callable[..., object]
 
 
 @dataclass(frozen=True)
 class Behaviour:
-    put: Callable[[Services, Caller, str, str, Names, Any], Created]
-    delete: Callable[[Services, Caller, str, str, Names], str | None]  # an operation to wait for
+    """How a template deployment creates one resource of the kind, and removes it on rollback."""
 
+    put_call: Put
+    delete_call: Delete
 
-def _workspace_put(services: Services, caller: Caller, sub: str, rg: str, names: Names, body: Any) -> Created:
-    return workspaces.put_workspace(services, caller, sub, rg, names[0], body).created, None
+    def put(
+        self, services: Services, caller: Caller, sub: str, rg: str, names: tuple[str, ...], body: Any
+    ) -> Saved:
+        return self.put_call(services, caller, sub, rg, *names, body)
 
-
-def _workspace_delete(services: Services, caller: Caller, sub: str, rg: str, names: Names) -> None:
-    workspaces.delete_workspace(services, caller, sub, rg, names[0])
-
-
-def _subscription_put(
-    services: Services, caller: Caller, sub: str, rg: str, names: Names, body: Any
-) -> Created:
-    return marketplace.put_subscription(services, caller, sub, rg, names[0], names[1], body).created, None
-
-
-def _subscription_delete(services: Services, caller: Caller, sub: str, rg: str, names: Names) -> None:
-    marketplace.delete_subscription(services, caller, sub, rg, names[0], names[1])
-
-
-def _endpoint_put(services: Services, caller: Caller, sub: str, rg: str, names: Names, body: Any) -> Created:
-    result = endpoints.put_endpoint(services, caller, sub, rg, names[0], names[1], body)
-    return result.created, result.operation
-
-
-def _endpoint_delete(services: Services, caller: Caller, sub: str, rg: str, names: Names) -> str | None:
-    found = endpoints.delete_endpoint(services, caller, sub, rg, names[0], names[1])
-    return found[0] if found is not None else None
-
-
-def _connection_put(
-    services: Services, caller: Caller, sub: str, rg: str, names: Names, body: Any
-) -> Created:
-    return connections.put_connection(services, caller, sub, rg, names[0], names[1], body).created, None
-
-
-def _connection_delete(services: Services, caller: Caller, sub: str, rg: str, names: Names) -> None:
-    connections.delete_connection(services, caller, sub, rg, names[0], names[1])
+    def delete(
+        self, services: Services, caller: Caller, sub: str, rg: str, names: tuple[str, ...]
+    ) -> str | None:
+        """Delete it; the long-running operation to wait for, if the deletion started one."""
+        result = self.delete_call(services, caller, sub, rg, *names)
+        return str(result[0]) if isinstance(result, tuple) else None
 
 
 DEPLOYABLE: MappingProxyType[Kind, Behaviour] = MappingProxyType(
     {
-        kinds.WORKSPACE: Behaviour(_workspace_put, _workspace_delete),
-        kinds.MARKETPLACE_SUBSCRIPTION: Behaviour(_subscription_put, _subscription_delete),
-        kinds.SERVERLESS_ENDPOINT: Behaviour(_endpoint_put, _endpoint_delete),
-        kinds.CONNECTION: Behaviour(_connection_put, _connection_delete),
+        kinds.WORKSPACE: Behaviour(workspaces.put_workspace, workspaces.delete_workspace),
+        kinds.MARKETPLACE_SUBSCRIPTION: Behaviour(
+            marketplace.put_subscription, marketplace.delete_subscription
+        ),
+        kinds.SERVERLESS_ENDPOINT: Behaviour(endpoints.put_endpoint, endpoints.delete_endpoint),
+        kinds.CONNECTION: Behaviour(connections.put_connection, connections.delete_connection),
     }
 )
