@@ -67,22 +67,12 @@ def _resource(row: RowMapping) -> Resource:
     )
 
 
+# The fields whose strings come from clients (checked for what UTF-8 cannot encode).
+_CLIENT_FIELDS = ("name", "location", "kind", "sku", "tags", "plan", "properties")
+
+
 def _resource_row(resource: Resource) -> dict[str, Any]:
-    stored = {
-        "name": resource.name,
-        "location": resource.location,
-        "kind": resource.kind,
-        "sku": resource.sku,
-        "tags": resource.tags,
-        "plan": resource.plan,
-        "properties": resource.properties,
-    }
-    where = unencodable_path(stored)
-    if where is not None:  # nothing that cannot be read back out may be written
-        raise ValidationFailed(
-            f"'{where}' holds a string that is not valid Unicode (a lone UTF-16 surrogate).", target=where
-        )
-    return {
+    row = {
         "key": resource.key,
         "id": resource.id,
         "type": resource.type,
@@ -112,6 +102,12 @@ def _resource_row(resource: Resource) -> dict[str, Any]:
         "quota_requests_per_minute": resource.quota.requests_per_minute if resource.quota else None,
         "billing_suspended": resource.billing_suspended,
     }
+    where = unencodable_path({k: row[k] for k in _CLIENT_FIELDS})
+    if where is not None:  # nothing that cannot be read back out may be written
+        raise ValidationFailed(
+            f"'{where}' holds a string that is not valid Unicode (a lone UTF-16 surrogate).", target=where
+        )
+    return row
 
 
 @dataclass(frozen=True)

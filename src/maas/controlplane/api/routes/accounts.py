@@ -22,6 +22,7 @@ from maas.controlplane.api.deps import (
 from maas.controlplane.api.openapi import returns
 from maas.controlplane.api.render import account_body, generic_body
 from maas.controlplane.services import accounts, resources
+from maas.controlplane.services.context import Caller, Services
 from maas.protocol.management.accounts import AccountBody, ResourceGroupBody
 from maas.protocol.management.resources import (
     AccountResource,
@@ -82,33 +83,22 @@ async def delete_group(sub: str, rg: str, services: ServicesDep, caller: CallerD
     return deleted()
 
 
+async def _resources(
+    request: Request, services: Services, caller: Caller, sub: str, rg: str | None
+) -> Response:
+    """One page of everything in the account or group the caller may read (ARM's `$filter`)."""
+    query = request.query_params.get("$filter"), skiptoken(request), page_size(request)
+    page = await call(resources.list_resources, services, caller, sub, rg, *query)
+    return paged(request, page, generic_body)
+
+
 @router.get(SUB + "/resources", openapi_extra=returns(GenericResourceList))
 async def list_in_account(request: Request, sub: str, services: ServicesDep, caller: CallerDep) -> Response:
-    page = await call(
-        resources.list_resources,
-        services,
-        caller,
-        sub,
-        None,
-        request.query_params.get("$filter"),
-        skiptoken(request),
-        page_size(request),
-    )
-    return paged(request, page, generic_body)
+    return await _resources(request, services, caller, sub, None)
 
 
 @router.get(RG + "/resources", openapi_extra=returns(GenericResourceList))
 async def list_in_group(
     request: Request, sub: str, rg: str, services: ServicesDep, caller: CallerDep
 ) -> Response:
-    page = await call(
-        resources.list_resources,
-        services,
-        caller,
-        sub,
-        rg,
-        request.query_params.get("$filter"),
-        skiptoken(request),
-        page_size(request),
-    )
-    return paged(request, page, generic_body)
+    return await _resources(request, services, caller, sub, rg)
