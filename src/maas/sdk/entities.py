@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, asdict, dataclass, field
-from typing import Any
+from typing import Any, Self
 
 __all__ = [
     "EndpointAuthKeys",
@@ -51,11 +51,46 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _tags(body: Mapping[str, Any]) -> dict[str, str] | None:
+    return dict(body["tags"]) if body.get("tags") else None
+
+
 class _Entity:
     def as_dict(self) -> dict[str, Any]:
         """The fields that are set, as plain JSON-able values (nested entities as dicts)."""
         result: dict[str, Any] = _plain(asdict(self))  # type: ignore[call-overload]
         return result
+
+
+class _Resource(_Entity):
+    """A workspace resource the user writes and the server answers with: what every kind maps
+    the same way (the user's `tags`; the server's `id` and `systemData`) is mapped here, and
+    each kind maps its own fields in `_rest_body` and `_from_properties`."""
+
+    tags: dict[str, str] | None
+    id: str | None
+    system_data: dict[str, Any] | None
+
+    def _rest_body(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def _from_properties(cls, body: Mapping[str, Any], props: Mapping[str, Any]) -> Self:
+        raise NotImplementedError
+
+    def _to_rest(self) -> dict[str, Any]:
+        body = self._rest_body()
+        if self.tags is not None:
+            body["tags"] = dict(self.tags)
+        return body
+
+    @classmethod
+    def _from_rest(cls, body: Mapping[str, Any]) -> Self:
+        resource = cls._from_properties(body, body.get("properties") or {})
+        resource.tags = _tags(body)
+        resource.id = body.get("id")
+        resource.system_data = _system_data(body)
+        return resource
 
 
 @dataclass
@@ -69,7 +104,7 @@ class MarketplacePlan(_Entity):
 
 
 @dataclass
-class MarketplaceSubscription(_Entity):
+class MarketplaceSubscription(_Resource):
     """A workspace's subscription to a model's marketplace offer (accepting its terms)."""
 
     name: str
@@ -82,17 +117,12 @@ class MarketplaceSubscription(_Entity):
     id: str | None = field(default=None, init=False)
     system_data: dict[str, Any] | None = field(default=None, init=False)
 
-    def _to_rest(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"properties": {"modelId": self.model_id}}
-        if self.tags is not None:
-            body["tags"] = dict(self.tags)
-        return body
+    def _rest_body(self) -> dict[str, Any]:
+        return {"properties": {"modelId": self.model_id}}
 
     @classmethod
-    def _from_rest(cls, body: Mapping[str, Any]) -> MarketplaceSubscription:
-        props = body.get("properties") or {}
+    def _from_properties(cls, body: Mapping[str, Any], props: Mapping[str, Any]) -> MarketplaceSubscription:
         sub = cls(name=str(body.get("name", "")), model_id=str(props.get("modelId", "")))
-        sub.tags = dict(body["tags"]) if body.get("tags") else None
         plan = props.get("marketplacePlan")
         if isinstance(plan, Mapping):
             sub.marketplace_plan = MarketplacePlan(
@@ -103,13 +133,11 @@ class MarketplaceSubscription(_Entity):
             )
         sub.status = snake(props.get("marketplaceSubscriptionStatus"))
         sub.provisioning_state = snake(props.get("provisioningState"))
-        sub.id = body.get("id")
-        sub.system_data = _system_data(body)
         return sub
 
 
 @dataclass
-class ServerlessEndpoint(_Entity):
+class ServerlessEndpoint(_Resource):
     """A serverless API endpoint: a model from the catalog behind a URI and two keys.
 
     `description` is kept on the object only: the ARM body has no such field (azure-ai-ml does
@@ -131,7 +159,7 @@ class ServerlessEndpoint(_Entity):
     id: str | None = field(default=None, init=False)
     system_data: dict[str, Any] | None = field(default=None, init=False)
 
-    def _to_rest(self) -> dict[str, Any]:
+    def _rest_body(self) -> dict[str, Any]:
         properties: dict[str, Any] = {"modelSettings": {"modelId": self.model_id}}
         if self.auth_mode is not None:
             properties["authMode"] = _AUTH_MODES.get(self.auth_mode.lower(), self.auth_mode)
@@ -143,13 +171,10 @@ class ServerlessEndpoint(_Entity):
             body["location"] = self.location
         if self.kind is not None:
             body["kind"] = self.kind
-        if self.tags is not None:
-            body["tags"] = dict(self.tags)
         return body
 
     @classmethod
-    def _from_rest(cls, body: Mapping[str, Any]) -> ServerlessEndpoint:
-        props = body.get("properties") or {}
+    def _from_properties(cls, body: Mapping[str, Any], props: Mapping[str, Any]) -> ServerlessEndpoint:
         model = (props.get("modelSettings") or {}).get("modelId", "")
         safety = props.get("contentSafety")
         endpoint = cls(
@@ -163,20 +188,17 @@ class ServerlessEndpoint(_Entity):
                 else None
             ),
             kind=body.get("kind"),
-            tags=dict(body["tags"]) if body.get("tags") else None,
         )
         inference = props.get("inferenceEndpoint") or {}
         endpoint.scoring_uri = inference.get("uri")
         endpoint.headers = dict(inference["headers"]) if inference.get("headers") is not None else None
         endpoint.provisioning_state = snake(props.get("provisioningState"))
         endpoint.endpoint_state = snake(props.get("endpointState"))
-        endpoint.id = body.get("id")
-        endpoint.system_data = _system_data(body)
         return endpoint
 
 
 @dataclass
-class ServerlessConnection(_Entity):
+class ServerlessConnection(_Resource):
     """A workspace connection (category Serverless) to an endpoint, with its key.
 
     The server never returns the key from a plain GET: `api_key` is None unless read with
@@ -191,28 +213,21 @@ class ServerlessConnection(_Entity):
     id: str | None = field(default=None, init=False)
     system_data: dict[str, Any] | None = field(default=None, init=False)
 
-    def _to_rest(self) -> dict[str, Any]:
+    def _rest_body(self) -> dict[str, Any]:
         properties: dict[str, Any] = {"category": "Serverless", "target": self.endpoint, "authType": "ApiKey"}
         if self.api_key is not None:
             properties["credentials"] = {"key": self.api_key}
-        body: dict[str, Any] = {"properties": properties}
-        if self.tags is not None:
-            body["tags"] = dict(self.tags)
-        return body
+        return {"properties": properties}
 
     @classmethod
-    def _from_rest(cls, body: Mapping[str, Any]) -> ServerlessConnection:
-        props = body.get("properties") or {}
+    def _from_properties(cls, body: Mapping[str, Any], props: Mapping[str, Any]) -> ServerlessConnection:
         credentials = props.get("credentials") or {}
         connection = cls(
             name=str(body.get("name", "")),
             endpoint=str(props.get("target", "")),
             api_key=credentials.get("key"),
-            tags=dict(body["tags"]) if body.get("tags") else None,
         )
         connection.type = snake(props.get("category")) or "serverless"
-        connection.id = body.get("id")
-        connection.system_data = _system_data(body)
         return connection
 
 
@@ -250,7 +265,7 @@ class Workspace(_Entity):
             location=body.get("location"),
             resource_group=match.group(1) if match else None,
             id=rid or None,
-            tags=dict(body["tags"]) if body.get("tags") else None,
+            tags=_tags(body),
             display_name=props.get("friendlyName"),
             description=props.get("description"),
         )
