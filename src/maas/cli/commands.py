@@ -63,15 +63,28 @@ def confirm(what: str, yes: bool) -> None:
 
 @dataclass(frozen=True)
 class WorkspaceResource:
-    """One kind of workspace resource, as its `ml` commands name and reach it."""
+    """One kind of workspace resource, as its `ml` commands name and reach it.
+
+    The noun names the rest, as azure-ai-ml and the seed's files do: "serverless endpoint" is
+    reached as `client.serverless_endpoints`, read from `endpoint.yml`, and named by `--name`
+    as "Endpoint name."."""
 
     noun: str  # "serverless endpoint": in prompts and spinners
-    operations: Callable[[MLClient], Any]  # the client's operation group
     load: Callable[..., Any]  # the SDK loader: (file, params_override=...) -> entity
-    file_help: str  # "endpoint.yml"
-    name_help: str  # "Endpoint name."
     set_help: str
     long_running: bool = True
+
+    def operations(self, client: MLClient) -> Any:
+        """The client's operation group for this kind."""
+        return getattr(client, self.noun.replace(" ", "_") + "s")
+
+    @property
+    def file_help(self) -> str:
+        return f"{self.noun.split()[-1]}.yml"
+
+    @property
+    def name_help(self) -> str:
+        return f"{self.noun.split()[-1].capitalize()} name."
 
     def create(self, client: MLClient, entity: Any, no_wait: bool) -> Any:
         operations = self.operations(client)

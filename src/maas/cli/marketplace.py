@@ -12,11 +12,8 @@ marketplace_app = typer.Typer(
     help="Workspace subscriptions to marketplace model offers.", no_args_is_help=True
 )
 SUBSCRIPTIONS = WorkspaceResource(
-    noun="marketplace subscription",
-    operations=lambda client: client.marketplace_subscriptions,
-    load=load_marketplace_subscription,
-    file_help="subscription.yml",
-    name_help="Subscription name.",
+    "marketplace subscription",
+    load_marketplace_subscription,
     set_help="Override a field of the file: key=value.",
 )
 marketplace_app.command(
