@@ -9,8 +9,9 @@ terminal rather than cut a Target URI someone copies), and nothing at all for an
 Exit codes: 1 when the server (or the network) refused, 2 for usage errors (bad flags, bad
 files). Nothing is printed on stdout when a command fails.
 
-`@printed` gives a command `-o/--output` and `--query` and prints what it returns; commands
-with their own rendering (quota, pools, usage) declare the options themselves.
+`@printed` gives a command `-o/--output` and `--query` and prints what it returns;
+`@printed_with(table)` does so for a command that draws its own table (quota, pools); commands
+with their own rendering of every format (usage) declare the options themselves.
 """
 
 from __future__ import annotations
@@ -165,6 +166,7 @@ def progress(message: str) -> Iterator[None]:
 
 
 OUTPUT_OPTIONS = (option("output", OutputOpt, "json"), option("query", QueryOpt))
+TABLE_OUTPUT_OPTIONS = (option("output", OutputOpt, "table"), option("query", QueryOpt))
 
 
 def printed(command: Callable[..., Any]) -> Callable[..., None]:
@@ -177,3 +179,20 @@ def printed(command: Callable[..., Any]) -> Callable[..., None]:
             emit(result, output, query)
 
     return add_options(run, command, OUTPUT_OPTIONS)
+
+
+def printed_with(table: Callable[[Any], None]) -> Callable[[Callable[..., Any]], Callable[..., None]]:
+    """`@printed` for a command that draws its own table: `-o` is a table by default, drawn by
+    `table` unless `--query` picks from the result; the other formats print as `@printed`'s."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., None]:
+        def run(*args: Any, output: str = "table", query: str | None = None, **kwargs: Any) -> None:
+            result = command(*args, **kwargs)
+            if output == "table" and not query:
+                table(result)
+            else:
+                emit(result, output, query)
+
+        return add_options(run, command, TABLE_OUTPUT_OPTIONS)
+
+    return decorate

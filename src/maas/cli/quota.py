@@ -6,20 +6,23 @@ Anyone who can read the endpoint can show its quota and the history of changes; 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
 from maas.cli import config
 from maas.cli.connection import Connection, connected
-from maas.cli.options import GroupOpt, OutputOpt, QueryOpt, SubOpt, WorkspaceOpt
-from maas.cli.output import emit, fail
+from maas.cli.options import GroupOpt, SubOpt, WorkspaceOpt
+from maas.cli.output import fail, printed_with
+from maas.cli.signatures import REQUIRED, add_options, option
 
 quota_app = typer.Typer(
     help="Per-deployment quotas: show them, or (operators) raise or lower one.", no_args_is_help=True
 )
 
 NameOpt = Annotated[str, typer.Option("--name", "-n", help="The serverless endpoint (deployment).")]
+Request = Callable[..., Any]
 
 
 def _path(
@@ -40,10 +43,38 @@ def _path(
     )
 
 
-def _show(quota: dict[str, Any], output: str, query: str | None) -> None:
-    if output != "table" or query:
-        emit(quota, output, query)
-        return
+QUOTA_OPTIONS = (
+    option("name", NameOpt, REQUIRED),
+    option("resource_group", GroupOpt),
+    option("workspace", WorkspaceOpt),
+    option("subscription", SubOpt),
+)
+
+
+def at_quota(command: Callable[..., None]) -> Callable[..., None]:
+    """A connected command on one deployment's quota, with `-n`, `-g`, `-w` and `-s` before its
+    own options. It is called with `request(method, body=None)`, the ARM request to the quota:
+    the flags are checked when it is first called, after the command has checked its own input."""
+
+    def run(
+        connection: Connection,
+        *args: Any,
+        name: str,
+        resource_group: str | None = None,
+        workspace: str | None = None,
+        subscription: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        def request(method: str, body: Any = None) -> Any:
+            path = _path(connection.profile, subscription, resource_group, workspace, name)
+            return connection.arm().request(method, path, body)
+
+        command(request, *args, **kwargs)
+
+    return connected(add_options(run, command, QUOTA_OPTIONS, after="request"))
+
+
+def _table(quota: dict[str, Any]) -> None:
     props = quota["properties"]
     origin = "default" if props["isDefault"] else "set by an operator"
     typer.echo(f"tokens/min    {props['tokensPerMinute']:>12,}")
@@ -57,29 +88,18 @@ def _show(quota: dict[str, Any], output: str, query: str | None) -> None:
 
 
 @quota_app.command("show")
-@connected
-def quota_show(
-    connection: Connection,
-    name: NameOpt,
-    resource_group: GroupOpt = None,
-    workspace: WorkspaceOpt = None,
-    subscription: SubOpt = None,
-    output: OutputOpt = "table",
-    query: QueryOpt = None,
-) -> None:
+@at_quota
+@printed_with(_table)
+def quota_show(request: Request) -> Any:
     """A deployment's quota and the changes made to it."""
-    path = _path(connection.profile, subscription, resource_group, workspace, name)
-    _show(connection.arm().request("GET", path), output, query)
+    return request("GET")
 
 
 @quota_app.command("set")
-@connected
+@at_quota
+@printed_with(_table)
 def quota_set(
-    connection: Connection,
-    name: NameOpt,
-    resource_group: GroupOpt = None,
-    workspace: WorkspaceOpt = None,
-    subscription: SubOpt = None,
+    request: Request,
     tokens_per_minute: Annotated[
         int | None, typer.Option("--tokens-per-minute", min=1, help="New token limit per minute.")
     ] = None,
@@ -87,9 +107,7 @@ def quota_set(
         int | None, typer.Option("--requests-per-minute", min=1, help="New request limit per minute.")
     ] = None,
     reason: Annotated[str, typer.Option("--reason", help="Why (kept with the change).")] = "",
-    output: OutputOpt = "table",
-    query: QueryOpt = None,
-) -> None:
+) -> Any:
     """Operator: raise or lower a deployment's quota; the change is recorded."""
     if tokens_per_minute is None and requests_per_minute is None:
         raise typer.BadParameter("pass --tokens-per-minute and/or --requests-per-minute")
@@ -98,5 +116,4 @@ def quota_set(
         properties["tokensPerMinute"] = tokens_per_minute
     if requests_per_minute is not None:
         properties["requestsPerMinute"] = requests_per_minute
-    path = _path(connection.profile, subscription, resource_group, workspace, name)
-    _show(connection.arm().request("PUT", path, {"properties": properties}), output, query)
+    return request("PUT", {"properties": properties})

@@ -13,6 +13,8 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
+REQUIRED = inspect.Parameter.empty  # the default of an option that must be given
+
 
 def option(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
     """A shared option, as a keyword-only parameter (`annotation` is its Typer `Annotated`)."""
@@ -26,14 +28,21 @@ def add_options(
     *,
     drop_first: bool = False,
     before: str | None = None,
+    after: str | None = None,
 ) -> Callable[..., None]:
     """`wrapper`, which calls `command`, with the signature Typer will read: `command`'s, less
     its first parameter when `drop_first` (the wrapper supplies it), with `options` put before
-    the parameter named `before` (or last)."""
+    the parameter named `before`, or after the one named `after` (or last)."""
     params = list(inspect.signature(command, eval_str=True).parameters.values())
     if drop_first:
         params = params[1:]
-    at = next((i for i, p in enumerate(params) if p.name == before), len(params))
+    names = [p.name for p in params]
+    if after in names:
+        at = names.index(after) + 1
+    elif before in names:
+        at = names.index(before)
+    else:
+        at = len(params)
     # Typer passes every option by keyword: those after an added option become keyword-only.
     later = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params[at:]]
     visible = [*params[:at], *options, *later]
