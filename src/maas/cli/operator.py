@@ -8,8 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from maas.cli.connection import Connection, connected
-from maas.cli.options import OutputOpt, QueryOpt
-from maas.cli.output import emit, printed
+from maas.cli.output import printed, printed_with
 
 model_app = typer.Typer(help="Operator: the model catalog.", no_args_is_help=True)
 offer_app = typer.Typer(
@@ -163,6 +162,7 @@ def offer_list(connection: Connection) -> Any:
 
 
 POOLS = "/providers/Microsoft.MaaS/pools"
+PoolNameArg = Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")]
 
 
 def _pool_row(pool: dict[str, Any]) -> str:
@@ -175,18 +175,7 @@ def _pool_row(pool: dict[str, Any]) -> str:
     )
 
 
-@pool_app.command("list")
-@connected
-def pool_list(
-    connection: Connection,
-    output: OutputOpt = "table",
-    query: QueryOpt = None,
-) -> None:
-    """The pools this server runs: replicas, queue depth, in flight, keep-alive, cold starts."""
-    pools = connection.arm().request("GET", POOLS)["value"]
-    if output != "table" or query:
-        emit(pools, output, query)
-        return
+def _pools_table(pools: list[dict[str, Any]]) -> None:
     typer.echo(
         f"{'POOL':<36} {'BACKEND':<7} {'STATE':<9} {'REPLICAS':>7} {'QUEUE':>5} {'FLIGHT':>6} "
         f"{'KEEPALIVE':>9} {'COLD':>5} {'LASTCOLD':>9}"
@@ -198,13 +187,18 @@ def pool_list(
             typer.echo(f"    error: {error}")
 
 
+@pool_app.command("list")
+@connected
+@printed_with(_pools_table)
+def pool_list(connection: Connection) -> Any:
+    """The pools this server runs: replicas, queue depth, in flight, keep-alive, cold starts."""
+    return connection.arm().request("GET", POOLS)["value"]
+
+
 @pool_app.command("show")
 @connected
 @printed
-def pool_show(
-    connection: Connection,
-    name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
-) -> Any:
+def pool_show(connection: Connection, name: PoolNameArg) -> Any:
     """One pool, with its replicas."""
     return connection.arm().request("GET", f"{POOLS}/{name}")
 
@@ -212,9 +206,6 @@ def pool_show(
 @pool_app.command("restart")
 @connected
 @printed
-def pool_restart(
-    connection: Connection,
-    name: Annotated[str, typer.Argument(help="Pool name (from `maas pool list`).")],
-) -> Any:
+def pool_restart(connection: Connection, name: PoolNameArg) -> Any:
     """Stop a pool's replicas and clear a load failure; the next request starts it again."""
     return connection.arm().request("POST", f"{POOLS}/{name}/restart")
