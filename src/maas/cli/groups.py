@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from maas.cli import config
 from maas.cli.connection import Connection, connected
 from maas.cli.options import GroupOpt, SubOpt, YesOpt
 from maas.cli.output import fail, printed, required
@@ -41,10 +40,13 @@ def _group(connection: Connection, subscription: str | None, group: str | None) 
     return f"{account}/resourceGroups/{group}"
 
 
-def _location(profile: config.Profile, location: str | None) -> str:
-    return required(
-        location or profile.location, "pass --location or run `maas configure --defaults location=…`"
+def _create(connection: Connection, path: str, location: str | None) -> Any:
+    """PUT a group or workspace in its region: `--location`, or the default."""
+    location = required(
+        location or connection.profile.location,
+        "pass --location or run `maas configure --defaults location=…`",
     )
+    return connection.arm().request("PUT", path, {"location": location})
 
 
 @group_app.command("create")
@@ -57,9 +59,7 @@ def group_create(
     subscription: SubOpt = None,
 ) -> Any:
     """Create a resource group (or update its tags)."""
-    path = f"{_account(connection, subscription)}/resourceGroups/{name}"
-    body = {"location": _location(connection.profile, location)}
-    return connection.arm().request("PUT", path, body)
+    return _create(connection, f"{_account(connection, subscription)}/resourceGroups/{name}", location)
 
 
 @group_app.command("show")
@@ -107,9 +107,7 @@ def workspace_create(
     subscription: SubOpt = None,
 ) -> Any:
     """Create a workspace in a resource group (its region is where its endpoints run)."""
-    path = f"{_group(connection, subscription, resource_group)}/{WS}/{name}"
-    body = {"location": _location(connection.profile, location)}
-    return connection.arm().request("PUT", path, body)
+    return _create(connection, f"{_group(connection, subscription, resource_group)}/{WS}/{name}", location)
 
 
 @workspace_app.command("show")
