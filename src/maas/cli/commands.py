@@ -79,12 +79,9 @@ class WorkspaceResource:
         return getattr(client, self.noun.replace(" ", "_") + "s")
 
     @property
-    def file_help(self) -> str:
-        return f"{self.noun.split()[-1]}.yml"
-
-    @property
-    def name_help(self) -> str:
-        return f"{self.noun.split()[-1].capitalize()} name."
+    def word(self) -> str:
+        """The noun's last word, which names its file and its `--name`: "endpoint"."""
+        return self.noun.split()[-1]
 
     def create(self, client: MLClient, entity: Any, no_wait: bool) -> Any:
         operations = self.operations(client)
@@ -113,7 +110,7 @@ def _waiting(resource: WorkspaceResource, command: Callable[..., None]) -> Calla
 
 def create_command(resource: WorkspaceResource) -> Callable[..., None]:
     file_option = typer.Option(
-        "--file", "-f", exists=True, dir_okay=False, readable=True, help=resource.file_help
+        "--file", "-f", exists=True, dir_okay=False, readable=True, help=f"{resource.word}.yml"
     )
 
     def create(
@@ -132,7 +129,8 @@ def create_command(resource: WorkspaceResource) -> Callable[..., None]:
 
 def show_command(resource: WorkspaceResource) -> Callable[..., None]:
     def show(
-        scope: WorkspaceScope, name: Annotated[str, typer.Option("--name", "-n", help=resource.name_help)]
+        scope: WorkspaceScope,
+        name: Annotated[str, typer.Option("--name", "-n", help=f"{resource.word.capitalize()} name.")],
     ) -> Any:
         return as_dict(resource.operations(scope.client).get(name))
 
@@ -149,7 +147,7 @@ def list_command(resource: WorkspaceResource) -> Callable[..., None]:
 def delete_command(resource: WorkspaceResource) -> Callable[..., None]:
     def delete(
         scope: WorkspaceScope,
-        name: Annotated[str, typer.Option("--name", "-n", help=resource.name_help)],
+        name: Annotated[str, typer.Option("--name", "-n", help=f"{resource.word.capitalize()} name.")],
         yes: YesOpt = False,
         no_wait: NoWaitOpt = False,
     ) -> None:
