@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from typer.testing import CliRunner
 
-from maas.cli.output import printed
+from maas.cli.output import printed, printed_with
 
 app = typer.Typer()
 
@@ -43,3 +43,26 @@ def test_the_result_is_printed_in_the_chosen_format() -> None:
 def test_none_prints_nothing() -> None:
     result = CliRunner().invoke(app, ["get", "--name", "a", "--skip"])
     assert result.exit_code == 0 and result.stdout == ""
+
+
+drawn = typer.Typer()
+
+
+@drawn.command("get")
+@printed_with(lambda rows: typer.echo(f"{len(rows)} rows"))
+def get_rows(name: Annotated[str, typer.Option("--name")]) -> Any:
+    """Draws its own table."""
+    return [{"name": name}]
+
+
+@drawn.command("other")
+def other_rows() -> None:
+    """Keeps the app a group."""
+
+
+def test_printed_with_draws_its_table_by_default_and_prints_the_rest_as_printed() -> None:
+    runner = CliRunner()
+    assert runner.invoke(drawn, ["get", "--name", "a"]).stdout == "1 rows\n"
+    assert json.loads(runner.invoke(drawn, ["get", "--name", "a", "-o", "json"]).stdout) == [{"name": "a"}]
+    # a --query picks from the result, so the generic table prints what it picked
+    assert runner.invoke(drawn, ["get", "--name", "a", "--query", "[0].name"]).stdout == "Result\na\n"
