@@ -22,7 +22,7 @@ from maas.gateway.directory import Directory
 from maas.gateway.errors import render
 from maas.gateway.http import Exchange
 from maas.gateway.metering import Admission, Metering
-from maas.gateway.readmodel import EndpointView, ModelView
+from maas.gateway.readmodel import EndpointView
 from maas.gateway.routes import inference
 from maas.gateway.sse import ClientGone
 from maas.serving.engines.base import Engine, ModelSpec
@@ -56,20 +56,7 @@ class Runtime:
 
 def spec_of(view: EndpointView) -> ModelSpec:
     assert view.model is not None
-    return model_spec(view.model)
-
-
-def model_spec(model: ModelView) -> ModelSpec:
-    return ModelSpec(
-        version_id=model.version_id,
-        name=model.name,
-        task=model.task,
-        provider=model.provider,
-        artifact=model.artifact,
-        api_key=model.api_key,
-        context_length=model.context_length,
-        options=model.options,
-    )
+    return view.model
 
 
 def split_target(path: str, host: str | None, domain: str | None) -> tuple[str, str, str] | None:

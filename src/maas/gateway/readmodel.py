@@ -1,17 +1,16 @@
 """The gateway's read model of endpoints: what it needs to know about one, read in one transaction.
 
 The gateway resolves a Target URI (region + endpoint name) to the endpoint, its two key digests,
-its state, where its usage is billed, and the model version it serves (with the upstream API key
-decrypted, when there is one). It reads the store directly, never through the control plane's
-services: the data plane depends on the store's tables, not on how the control plane writes them.
-`maas.gateway.directory` caches these views and forgets them when the control plane says an
-endpoint changed.
+its state, where its usage is billed, and the model version it serves, as the `ModelSpec` an
+engine is built from (with the upstream API key decrypted, when there is one). It reads the store
+directly, never through the control plane's services: the data plane depends on the store's
+tables, not on how the control plane writes them. `maas.gateway.directory` caches these views and
+forgets them when the control plane says an endpoint changed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.store.claims import NAME_IN_REGION
@@ -19,18 +18,7 @@ from maas.controlplane.store.database import Database
 from maas.controlplane.store.repository import Repository
 from maas.core.crypto import Vault
 from maas.core.ids import ENDPOINT_TYPE
-
-
-@dataclass(frozen=True)
-class ModelView:
-    version_id: str
-    name: str
-    task: str
-    provider: str
-    artifact: dict[str, Any]
-    api_key: str | None
-    context_length: int | None
-    options: dict[str, Any]
+from maas.serving.engines.base import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -56,7 +44,7 @@ class EndpointView:
     endpoint_state: str
     primary_digest: str
     secondary_digest: str
-    model: ModelView | None
+    model: ModelSpec | None
     billing: BillingView | None = None
 
 
@@ -70,7 +58,7 @@ class EndpointReader:
     def lookup(self, region: str, name: str) -> EndpointView | None:
         return _lookup(self, region, name)
 
-    def pinned_models(self) -> list[tuple[ModelView, str]]:
+    def pinned_models(self) -> list[tuple[ModelSpec, str]]:
         return _pinned_models(self)
 
 
@@ -83,7 +71,7 @@ def _lookup(reader: EndpointReader, region: str, name: str) -> EndpointView | No
             return None
         keys = repo.get_keys(endpoint.id)
         version = repo.get(endpoint.model_version_id or "")
-        model = _model_view(reader.vault, repo, version) if version is not None else None
+        model = _model_spec(reader.vault, repo, version) if version is not None else None
         billing = _billing_view(repo, endpoint)
     return EndpointView(
         id=endpoint.id,
@@ -119,10 +107,10 @@ def _billing_view(repo: Repository, endpoint: Resource) -> BillingView:
     )
 
 
-def _model_view(vault: Vault, repo: Repository, version: Resource) -> ModelView:
+def _model_spec(vault: Vault, repo: Repository, version: Resource) -> ModelSpec:
     props = version.properties
     ciphertext = repo.get_secret(version.id, "apiKey")
-    return ModelView(
+    return ModelSpec(
         version_id=version.id,
         name=str(props.get("displayName") or version.parent_id.rsplit("/", 1)[-1]),
         task=str(props.get("task", "chat-completion")),
@@ -134,10 +122,10 @@ def _model_view(vault: Vault, repo: Repository, version: Resource) -> ModelView:
     )
 
 
-def _pinned_models(reader: EndpointReader) -> list[tuple[ModelView, str]]:
+def _pinned_models(reader: EndpointReader) -> list[tuple[ModelSpec, str]]:
     """(model, region) for each model version whose `serving.keepAlive` is "pinned" and that a
     ready endpoint in that region serves: the pools to start with the server."""
-    found: dict[tuple[str, str], tuple[ModelView, str]] = {}
+    found: dict[tuple[str, str], tuple[ModelSpec, str]] = {}
     with reader.db.read() as connection:
         repo = Repository(connection)
         for endpoint in repo.of_type(ENDPOINT_TYPE):
@@ -150,5 +138,5 @@ def _pinned_models(reader: EndpointReader) -> list[tuple[ModelView, str]]:
             version = repo.get(version_id)
             if version is None or version.properties.get("serving", {}).get("keepAlive") != "pinned":
                 continue
-            found[key] = (_model_view(reader.vault, repo, version), endpoint.location.lower())
+            found[key] = (_model_spec(reader.vault, repo, version), endpoint.location.lower())
     return list(found.values())

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from maas.billing.ledger import Ledger
 from maas.controlplane.api.process import ControlProcess, open_control_process
 from maas.core.settings import Settings
-from maas.gateway.app import Runtime, model_spec
+from maas.gateway.app import Runtime
 from maas.gateway.directory import Directory
 from maas.gateway.metering import Metering
 from maas.gateway.quota.base import Limits, open_quota_store
@@ -108,5 +108,5 @@ async def serve_process(settings: Settings) -> AsyncIterator[ServeProcess]:
         process.runtime = Runtime(directory=directory, pools=pools, metering=Metering(quotas, ledger, limits))
         # pinned models that serve endpoints start with the server, not on their first request
         for model, region in await asyncio.to_thread(reader.pinned_models):
-            pools.warm(model_spec(model), region)
+            pools.warm(model, region)
         yield process

@@ -8,7 +8,8 @@ from maas.core.errors import Forbidden, Unavailable
 from maas.gateway.app import _key, split_target
 from maas.gateway.directory import Directory
 from maas.gateway.http import Exchange
-from maas.gateway.readmodel import EndpointView, ModelView
+from maas.gateway.readmodel import EndpointView
+from maas.serving.engines.base import ModelSpec
 
 
 @pytest.mark.parametrize(
@@ -77,7 +78,7 @@ def test_key_from_headers(headers: list[tuple[bytes, bytes]], key: str | None) -
 
 
 def _view(provisioning: str = "Succeeded", state: str = "Online", model: bool = True) -> EndpointView:
-    view_model = ModelView("v", "m", "chat-completion", "p", {}, None, None, {}) if model else None
+    view_model = ModelSpec("v", "m", "chat-completion", "p", {}, None, None, {}) if model else None
     return EndpointView("id", "phi", "eastus2", provisioning, state, "d1", "d2", view_model)
 
 
