@@ -45,17 +45,6 @@ def chat_chunk(cid: str, created: int, model: str, delta: Json, finish: str | No
     }
 
 
-def text_response(cid: str, model: str, text: str, finish: str, prompt: int, completion: int) -> Json:
-    return {
-        "id": cid,
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "text": text, "finish_reason": finish, "logprobs": None}],
-        "usage": usage(prompt, completion),
-    }
-
-
 def text_chunk(cid: str, created: int, model: str, text: str, finish: str | None = None) -> Json:
     return {
         "id": cid,
@@ -64,3 +53,8 @@ def text_chunk(cid: str, created: int, model: str, text: str, finish: str | None
         "model": model,
         "choices": [{"index": 0, "text": text, "finish_reason": finish, "logprobs": None}],
     }
+
+
+def text_response(cid: str, model: str, text: str, finish: str, prompt: int, completion: int) -> Json:
+    """A whole text completion: one final chunk (OpenAI gives both the same object) with its usage."""
+    return {**text_chunk(cid, int(time.time()), model, text, finish), "usage": usage(prompt, completion)}
