@@ -54,12 +54,17 @@ local function touch()
   redis.call('PEXPIRE', sum_key, ttl)
 end
 
-local function drop_all_if_empty()
+-- entries holding `freed` tokens were just removed: delete the keys when no entry is left, else
+-- take the tokens off the running total
+local function forgotten(freed)
   if redis.call('ZCARD', entries) == 0 then
     redis.call('DEL', entries, tokens_key, sum_key)
-    return true
+    return
   end
-  return false
+  if freed ~= 0 then
+    redis.call('DECRBY', sum_key, freed)
+  end
+  touch()
 end
 
 local cutoff = now - window
@@ -75,12 +80,7 @@ if #old > 0 then
     redis.call('HDEL', tokens_key, unpack(batch))
   end
   redis.call('ZREMRANGEBYSCORE', entries, '-inf', cutoff)
-  if not drop_all_if_empty() then
-    if freed ~= 0 then
-      redis.call('DECRBY', sum_key, freed)
-    end
-    touch()
-  end
+  forgotten(freed)
 end
 
 local function totals()
@@ -188,12 +188,7 @@ local request_id = ARGV[3]
 if redis.call('ZREM', entries, request_id) == 1 then
   local held = tonumber(redis.call('HGET', tokens_key, request_id)) or 0
   redis.call('HDEL', tokens_key, request_id)
-  if not drop_all_if_empty() then
-    if held ~= 0 then
-      redis.call('DECRBY', sum_key, held)
-    end
-    touch()
-  end
+  forgotten(held)
 end
 return 0
 """
