@@ -57,6 +57,18 @@ def count_exceeded(what: str, limit: int, actual: int) -> str:
     return f"The number of template {what} limit exceeded. Limit: '{limit}' and actual: '{actual}'."
 
 
+def section(raw: Any, name: str, limit: int) -> dict[str, Any]:
+    """A template's top-level object of named entries (`parameters`, `outputs`): {} when absent,
+    refused when it is not an object or has more than `limit` entries."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise TemplateError(FAILED + f"'{name}' must be an object.", name)
+    if len(raw) > limit:
+        raise TemplateError(FAILED + count_exceeded(name, limit, len(raw)), name)
+    return raw
+
+
 def check_length(name: str, length: int, unit: str = "characters") -> None:
     """Refuse, before it is built, a result of `length` characters (or elements) from `name`."""
     limit = MAX_STRING if unit == "characters" else MAX_ITEMS

@@ -14,7 +14,7 @@ from typing import Any
 
 from maas.templates.errors import FAILED, TemplateError
 from maas.templates.expressions import type_name
-from maas.templates.limits import MAX_PARAMETERS, count_exceeded
+from maas.templates.limits import MAX_PARAMETERS, section
 
 TYPES = {
     "string": "String",
@@ -49,14 +49,8 @@ class Declaration:
 
 
 def declarations(raw: Any) -> dict[str, Declaration]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise TemplateError(FAILED + "'parameters' must be an object.", "parameters")
-    if len(raw) > MAX_PARAMETERS:
-        raise TemplateError(FAILED + count_exceeded("parameters", MAX_PARAMETERS, len(raw)), "parameters")
     out: dict[str, Declaration] = {}
-    for name, decl in raw.items():
+    for name, decl in section(raw, "parameters", MAX_PARAMETERS).items():
         path = f"parameters.{name}"
         if not isinstance(decl, dict):
             raise TemplateError(FAILED + f"The template parameter '{name}' must be an object.", path)

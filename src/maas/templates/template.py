@@ -312,16 +312,8 @@ def _order(drafts: list[_Draft]) -> list[PlannedResource]:
 
 
 def _outputs(ev: _Evaluator, raw: Any) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise TemplateError(FAILED + "'outputs' must be an object.", "outputs")
-    if len(raw) > limits.MAX_OUTPUTS:
-        raise TemplateError(
-            FAILED + limits.count_exceeded("outputs", limits.MAX_OUTPUTS, len(raw)), "outputs"
-        )
     out: dict[str, Any] = {}
-    for name, spec in raw.items():
+    for name, spec in limits.section(raw, "outputs", limits.MAX_OUTPUTS).items():
         path = f"outputs.{name}"
         if not isinstance(spec, dict):
             raise TemplateError(FAILED + f"The output '{name}' must be an object.", path)
