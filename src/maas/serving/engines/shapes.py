@@ -17,42 +17,30 @@ def usage(prompt: int, completion: int) -> Json:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def chat_response(cid: str, model: str, text: str, finish: str, prompt: int, completion: int) -> Json:
+def _completion(cid: str, kind: str, created: int, model: str, choice: Json, finish: str | None) -> Json:
+    """The envelope every completion object shares, around its one choice (`message`, `delta` or
+    `text`)."""
     return {
         "id": cid,
-        "object": "chat.completion",
-        "created": int(time.time()),
+        "object": kind,
+        "created": created,
         "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": finish,
-                "logprobs": None,
-            }
-        ],
-        "usage": usage(prompt, completion),
+        "choices": [{"index": 0, **choice, "finish_reason": finish, "logprobs": None}],
     }
+
+
+def chat_response(cid: str, model: str, text: str, finish: str, prompt: int, completion: int) -> Json:
+    message = {"role": "assistant", "content": text}
+    answer = _completion(cid, "chat.completion", int(time.time()), model, {"message": message}, finish)
+    return {**answer, "usage": usage(prompt, completion)}
 
 
 def chat_chunk(cid: str, created: int, model: str, delta: Json, finish: str | None = None) -> Json:
-    return {
-        "id": cid,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-    }
+    return _completion(cid, "chat.completion.chunk", created, model, {"delta": delta}, finish)
 
 
 def text_chunk(cid: str, created: int, model: str, text: str, finish: str | None = None) -> Json:
-    return {
-        "id": cid,
-        "object": "text_completion",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "text": text, "finish_reason": finish, "logprobs": None}],
-    }
+    return _completion(cid, "text_completion", created, model, {"text": text}, finish)
 
 
 def text_response(cid: str, model: str, text: str, finish: str, prompt: int, completion: int) -> Json:
