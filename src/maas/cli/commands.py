@@ -65,18 +65,14 @@ def confirm(what: str, yes: bool) -> None:
 class WorkspaceResource:
     """One kind of workspace resource, as its `ml` commands name and reach it.
 
-    The noun names the rest, as azure-ai-ml and the seed's files do: "serverless endpoint" is
-    reached as `client.serverless_endpoints`, read from `endpoint.yml`, and named by `--name`
-    as "Endpoint name."."""
+    The noun names its file and its `--name`, as azure-ai-ml and the Azure docs' files do:
+    "serverless endpoint" is read from `endpoint.yml` and named by `--name` as "Endpoint name."."""
 
     noun: str  # "serverless endpoint": in prompts and spinners
+    operations: Callable[[MLClient], Any]  # the client's operation group for this kind
     load: Callable[..., Any]  # the SDK loader: (file, params_override=...) -> entity
     set_help: str
     long_running: bool = True
-
-    def operations(self, client: MLClient) -> Any:
-        """The client's operation group for this kind."""
-        return getattr(client, self.noun.replace(" ", "_") + "s")
 
     @property
     def word(self) -> str:

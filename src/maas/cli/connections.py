@@ -15,7 +15,11 @@ from maas.sdk import load_connection
 
 connection_app = typer.Typer(help="Workspace connections to serverless endpoints.", no_args_is_help=True)
 CONNECTIONS = WorkspaceResource(
-    "connection", load_connection, set_help="Override a field: key=value.", long_running=False
+    "connection",
+    lambda client: client.connections,
+    load_connection,
+    set_help="Override a field: key=value.",
+    long_running=False,
 )
 connection_app.command("create", help="Create or update a connection to a serverless endpoint.")(
     create_command(CONNECTIONS)

@@ -26,7 +26,10 @@ endpoint_app = typer.Typer(
     help="Serverless API endpoints: models deployed pay-per-token.", no_args_is_help=True
 )
 ENDPOINTS = WorkspaceResource(
-    "serverless endpoint", load_serverless_endpoint, set_help="Set a field: key=value (tags.k=v)."
+    "serverless endpoint",
+    lambda client: client.serverless_endpoints,
+    load_serverless_endpoint,
+    set_help="Set a field: key=value (tags.k=v).",
 )
 endpoint_app.command("create", help="Deploy a catalog model as a serverless API endpoint.")(
     create_command(ENDPOINTS)

@@ -13,6 +13,7 @@ marketplace_app = typer.Typer(
 )
 SUBSCRIPTIONS = WorkspaceResource(
     "marketplace subscription",
+    lambda client: client.marketplace_subscriptions,
     load_marketplace_subscription,
     set_help="Override a field of the file: key=value.",
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Annotated, Any, ParamSpec, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
@@ -49,6 +50,31 @@ ServicesDep = Annotated[Services, Depends(services_of)]
 async def call(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Run a (blocking) service call off the event loop."""
     return await run_in_threadpool(fn, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a route hands its service: the process's services and the authenticated caller."""
+
+    services: Services
+    caller: Caller
+
+    async def call(
+        self, fn: Callable[Concatenate[Services, Caller, P], R], *args: P.args, **kwargs: P.kwargs
+    ) -> R:
+        """Run the service call as the caller, off the event loop."""
+        return await run_in_threadpool(fn, self.services, self.caller, *args, **kwargs)
+
+    async def read(self, fn: Callable[Concatenate[Services, P], R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a read that any authenticated caller may make (the catalog), off the event loop."""
+        return await run_in_threadpool(fn, self.services, *args, **kwargs)
+
+
+def _context(request: Request) -> Context:
+    return Context(services_of(request), _caller(request))
+
+
+Ctx = Annotated[Context, Depends(_context)]
 
 
 def _json_media_type(value: str | None) -> bool:

@@ -11,9 +11,8 @@ from fastapi.responses import Response
 
 from maas.controlplane.api.deps import (
     CallerDep,
-    ServicesDep,
+    Ctx,
     arm,
-    call,
     deleted,
     json_body,
     listing,
@@ -34,14 +33,14 @@ def _scope(scope: str) -> str:
 
 
 @router.put("/providers/Microsoft.MaaS/principals/{name}", openapi_extra=json_body(PrincipalBody))
-async def put_principal(request: Request, name: str, services: ServicesDep, caller: CallerDep) -> Response:
+async def put_principal(request: Request, name: str, ctx: Ctx) -> Response:
     body = await read_body(request, PrincipalBody)
-    return put_response(*await call(access.put_principal, services, caller, name, body))
+    return put_response(*await ctx.call(access.put_principal, name, body))
 
 
 @router.get("/providers/Microsoft.MaaS/principals/{name}")
-async def get_principal(name: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return arm(await call(access.get_principal, services, caller, name))
+async def get_principal(name: str, ctx: Ctx) -> Response:
+    return arm(await ctx.call(access.get_principal, name))
 
 
 @router.get(RD)
@@ -61,27 +60,25 @@ async def get_role_definition(guid: str, _caller: CallerDep, scope: str = "") ->
 
 @router.get(RA)
 @router.get("/{scope:path}" + RA)
-async def list_assignments(services: ServicesDep, caller: CallerDep, scope: str = "") -> Response:
-    return listing(await call(access.list_role_assignments, services, caller, _scope(scope)))
+async def list_assignments(ctx: Ctx, scope: str = "") -> Response:
+    return listing(await ctx.call(access.list_role_assignments, _scope(scope)))
 
 
 @router.put(RA + "/{name}", openapi_extra=json_body(RoleAssignmentBody))
 @router.put("/{scope:path}" + RA + "/{name}", openapi_extra=json_body(RoleAssignmentBody))
-async def put_assignment(
-    request: Request, name: str, services: ServicesDep, caller: CallerDep, scope: str = ""
-) -> Response:
+async def put_assignment(request: Request, name: str, ctx: Ctx, scope: str = "") -> Response:
     body = await read_body(request, RoleAssignmentBody)
-    return put_response(*await call(access.put_role_assignment, services, caller, _scope(scope), name, body))
+    return put_response(*await ctx.call(access.put_role_assignment, _scope(scope), name, body))
 
 
 @router.get(RA + "/{name}")
 @router.get("/{scope:path}" + RA + "/{name}")
-async def get_assignment(name: str, services: ServicesDep, caller: CallerDep, scope: str = "") -> Response:
-    return arm(await call(access.get_role_assignment, services, caller, _scope(scope), name))
+async def get_assignment(name: str, ctx: Ctx, scope: str = "") -> Response:
+    return arm(await ctx.call(access.get_role_assignment, _scope(scope), name))
 
 
 @router.delete(RA + "/{name}")
 @router.delete("/{scope:path}" + RA + "/{name}")
-async def delete_assignment(name: str, services: ServicesDep, caller: CallerDep, scope: str = "") -> Response:
-    await call(access.delete_role_assignment, services, caller, _scope(scope), name)
+async def delete_assignment(name: str, ctx: Ctx, scope: str = "") -> Response:
+    await ctx.call(access.delete_role_assignment, _scope(scope), name)
     return deleted()

@@ -10,9 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from maas.controlplane.api.deps import (
-    CallerDep,
-    ServicesDep,
-    call,
+    Ctx,
     deleted,
     json_body,
     read_body,
@@ -34,34 +32,34 @@ OFFERS = "/providers/Microsoft.MaaS/offers"
 
 
 @router.get("/registries", openapi_extra=returns(ArmResourceList))
-async def list_registries(services: ServicesDep, _caller: CallerDep) -> Response:
-    return rendered_list(await call(catalog.list_registries, services))
+async def list_registries(ctx: Ctx) -> Response:
+    return rendered_list(await ctx.read(catalog.list_registries))
 
 
 @router.put(REG, openapi_extra=json_body(RegistryBody) | returns(ArmResource))
-async def put_registry(request: Request, registry: str, services: ServicesDep, caller: CallerDep) -> Response:
+async def put_registry(request: Request, registry: str, ctx: Ctx) -> Response:
     body = await read_body(request, RegistryBody)
-    return saved(await call(catalog.put_registry, services, caller, registry, body))
+    return saved(await ctx.call(catalog.put_registry, registry, body))
 
 
 @router.get(REG, openapi_extra=returns(ArmResource))
-async def get_registry(registry: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return rendered(await call(catalog.get_registry, services, registry))
+async def get_registry(registry: str, ctx: Ctx) -> Response:
+    return rendered(await ctx.read(catalog.get_registry, registry))
 
 
 @router.get(REG + "/models", openapi_extra=returns(ArmResourceList))
-async def list_models(registry: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return rendered_list(await call(catalog.list_models, services, registry))
+async def list_models(registry: str, ctx: Ctx) -> Response:
+    return rendered_list(await ctx.read(catalog.list_models, registry))
 
 
 @router.get(MODEL, openapi_extra=returns(ArmResource))
-async def get_model(registry: str, model: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return rendered(await call(catalog.get_model, services, registry, model))
+async def get_model(registry: str, model: str, ctx: Ctx) -> Response:
+    return rendered(await ctx.read(catalog.get_model, registry, model))
 
 
 @router.get(MODEL + "/versions", openapi_extra=returns(ArmResourceList))
-async def list_versions(registry: str, model: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return rendered_list(await call(catalog.list_versions, services, registry, model))
+async def list_versions(registry: str, model: str, ctx: Ctx) -> Response:
+    return rendered_list(await ctx.read(catalog.list_versions, registry, model))
 
 
 @router.put(VERSION, openapi_extra=json_body(ModelVersionBody) | returns(ArmResource))
@@ -70,45 +68,40 @@ async def put_version(
     registry: str,
     model: str,
     version: str,
-    services: ServicesDep,
-    caller: CallerDep,
+    ctx: Ctx,
 ) -> Response:
     body = await read_body(request, ModelVersionBody)
-    return saved(await call(catalog.put_model_version, services, caller, registry, model, version, body))
+    return saved(await ctx.call(catalog.put_model_version, registry, model, version, body))
 
 
 @router.get(VERSION, openapi_extra=returns(ArmResource))
-async def get_version(
-    registry: str, model: str, version: str, services: ServicesDep, _caller: CallerDep
-) -> Response:
-    return rendered(await call(catalog.get_version, services, registry, model, version))
+async def get_version(registry: str, model: str, version: str, ctx: Ctx) -> Response:
+    return rendered(await ctx.read(catalog.get_version, registry, model, version))
 
 
 @router.delete(VERSION)
-async def delete_version(
-    registry: str, model: str, version: str, services: ServicesDep, caller: CallerDep
-) -> Response:
-    await call(catalog.delete_version, services, caller, registry, model, version)
+async def delete_version(registry: str, model: str, version: str, ctx: Ctx) -> Response:
+    await ctx.call(catalog.delete_version, registry, model, version)
     return deleted()
 
 
 @router.get(OFFERS, openapi_extra=returns(ArmResourceList))
-async def list_offers(services: ServicesDep, _caller: CallerDep) -> Response:
-    return rendered_list(await call(offers.list_offers, services))
+async def list_offers(ctx: Ctx) -> Response:
+    return rendered_list(await ctx.read(offers.list_offers))
 
 
 @router.put(OFFERS + "/{name}", openapi_extra=json_body(OfferBody) | returns(ArmResource))
-async def put_offer(request: Request, name: str, services: ServicesDep, caller: CallerDep) -> Response:
+async def put_offer(request: Request, name: str, ctx: Ctx) -> Response:
     body = await read_body(request, OfferBody)
-    return saved(await call(offers.put_offer, services, caller, name, body))
+    return saved(await ctx.call(offers.put_offer, name, body))
 
 
 @router.get(OFFERS + "/{name}", openapi_extra=returns(ArmResource))
-async def get_offer(name: str, services: ServicesDep, _caller: CallerDep) -> Response:
-    return rendered(await call(offers.get_offer, services, name))
+async def get_offer(name: str, ctx: Ctx) -> Response:
+    return rendered(await ctx.read(offers.get_offer, name))
 
 
 @router.delete(OFFERS + "/{name}")
-async def delete_offer(name: str, services: ServicesDep, caller: CallerDep) -> Response:
-    await call(offers.delete_offer, services, caller, name)
+async def delete_offer(name: str, ctx: Ctx) -> Response:
+    await ctx.call(offers.delete_offer, name)
     return deleted()

@@ -16,9 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from maas.controlplane.api.deps import (
-    CallerDep,
-    ServicesDep,
-    call,
+    Ctx,
     deleted,
     json_body,
     page_size,
@@ -54,35 +52,27 @@ def add_child_routes(router: APIRouter, service: ChildService) -> str:
     slug = kind.collection
 
     @router.get(collection, openapi_extra=returns(ArmResourceList), name=f"list_{slug}")
-    async def list_children(
-        request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
-    ) -> Response:
+    async def list_children(request: Request, sub: str, rg: str, ws: str, ctx: Ctx) -> Response:
         after, limit = skiptoken(request), page_size(request)
-        return paged(request, await call(service.list, services, caller, sub, rg, ws, after, limit))
+        return paged(request, await ctx.call(service.list, sub, rg, ws, after, limit))
 
     @router.get(item, openapi_extra=returns(ArmResource), name=f"get_{slug}")
-    async def get_child(
-        sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
-    ) -> Response:
-        return rendered(await call(service.get, services, caller, sub, rg, ws, name))
+    async def get_child(sub: str, rg: str, ws: str, name: str, ctx: Ctx) -> Response:
+        return rendered(await ctx.call(service.get, sub, rg, ws, name))
 
     put, delete, body_model = service.put, service.delete, kind.body
     if put is not None and body_model is not None:
 
         @router.put(item, openapi_extra=json_body(body_model) | returns(ArmResource), name=f"put_{slug}")
-        async def put_child(
-            request: Request, sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
-        ) -> Response:
+        async def put_child(request: Request, sub: str, rg: str, ws: str, name: str, ctx: Ctx) -> Response:
             body = await read_body(request, body_model)
-            return saved(await call(put, services, caller, sub, rg, ws, name, body))
+            return saved(await ctx.call(put, sub, rg, ws, name, body))
 
     if delete is not None:
 
         @router.delete(item, name=f"delete_{slug}")
-        async def delete_child(
-            sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
-        ) -> Response:
-            await call(delete, services, caller, sub, rg, ws, name)
+        async def delete_child(sub: str, rg: str, ws: str, name: str, ctx: Ctx) -> Response:
+            await ctx.call(delete, sub, rg, ws, name)
             return deleted()
 
     return item

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from maas.billing import costs
-from maas.controlplane.api.deps import CallerDep, ServicesDep, arm, call, json_body, read_body
+from maas.controlplane.api.deps import Ctx, arm, json_body, read_body
 from maas.protocol.management.costs import QueryDefinition
 
 router = APIRouter()
@@ -20,6 +20,6 @@ router = APIRouter()
 @router.post(
     "/{scope:path}/providers/Microsoft.CostManagement/query", openapi_extra=json_body(QueryDefinition)
 )
-async def query(request: Request, scope: str, services: ServicesDep, caller: CallerDep) -> Response:
+async def query(request: Request, scope: str, ctx: Ctx) -> Response:
     body = await read_body(request, QueryDefinition)
-    return arm(await call(costs.query_costs, services, caller, scope, body))
+    return arm(await ctx.call(costs.query_costs, scope, body))

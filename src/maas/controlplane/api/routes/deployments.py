@@ -11,10 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from maas.controlplane.api.deps import (
-    CallerDep,
-    ServicesDep,
+    Ctx,
     arm,
-    call,
     deleted,
     json_body,
     read_body,
@@ -32,34 +30,28 @@ DEPLOYMENTS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Reso
 
 
 @router.get(DEPLOYMENTS, openapi_extra=returns(ArmResourceList))
-async def list_deployments(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return rendered_list(await call(deployments.list_deployments, services, caller, sub, rg))
+async def list_deployments(sub: str, rg: str, ctx: Ctx) -> Response:
+    return rendered_list(await ctx.call(deployments.list_deployments, sub, rg))
 
 
 @router.put(DEPLOYMENTS + "/{name}", openapi_extra=json_body(DeploymentBody) | returns(ArmResource))
-async def put_deployment(
-    request: Request, sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep
-) -> Response:
+async def put_deployment(request: Request, sub: str, rg: str, name: str, ctx: Ctx) -> Response:
     body = await read_body(request, DeploymentBody)
-    return saved(await call(deployments.put_deployment, services, caller, sub, rg, name, body))
+    return saved(await ctx.call(deployments.put_deployment, sub, rg, name, body))
 
 
 @router.post(DEPLOYMENTS + "/{name}/validate", openapi_extra=json_body(DeploymentBody))
-async def validate_deployment(
-    request: Request, sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep
-) -> Response:
+async def validate_deployment(request: Request, sub: str, rg: str, name: str, ctx: Ctx) -> Response:
     body = await read_body(request, DeploymentBody)
-    return arm(await call(deployments.validate_deployment, services, caller, sub, rg, name, body))
+    return arm(await ctx.call(deployments.validate_deployment, sub, rg, name, body))
 
 
 @router.get(DEPLOYMENTS + "/{name}", openapi_extra=returns(ArmResource))
-async def get_deployment(sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return rendered(await call(deployments.get_deployment, services, caller, sub, rg, name))
+async def get_deployment(sub: str, rg: str, name: str, ctx: Ctx) -> Response:
+    return rendered(await ctx.call(deployments.get_deployment, sub, rg, name))
 
 
 @router.delete(DEPLOYMENTS + "/{name}")
-async def delete_deployment(
-    sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep
-) -> Response:
-    await call(deployments.delete_deployment, services, caller, sub, rg, name)
+async def delete_deployment(sub: str, rg: str, name: str, ctx: Ctx) -> Response:
+    await ctx.call(deployments.delete_deployment, sub, rg, name)
     return deleted()

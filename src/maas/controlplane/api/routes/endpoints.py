@@ -11,10 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from maas.controlplane.api.deps import (
-    CallerDep,
-    ServicesDep,
+    Ctx,
     arm,
-    call,
     deleted,
     json_body,
     operation_headers,
@@ -53,11 +51,10 @@ async def put_endpoint(
     rg: str,
     ws: str,
     name: str,
-    services: ServicesDep,
-    caller: CallerDep,
+    ctx: Ctx,
 ) -> Response:
     body = await read_body(request, EndpointBody)
-    result = await call(endpoints.put_endpoint, services, caller, sub, rg, ws, name, body)
+    result = await ctx.call(endpoints.put_endpoint, sub, rg, ws, name, body)
     location = result.resource.location or ""
     operation = result.operation
     return saved(result, headers=operation_headers(request, sub, location, operation) if operation else None)
@@ -70,10 +67,9 @@ async def delete_endpoint(
     rg: str,
     ws: str,
     name: str,
-    services: ServicesDep,
-    caller: CallerDep,
+    ctx: Ctx,
 ) -> Response:
-    found = await call(endpoints.delete_endpoint, services, caller, sub, rg, ws, name)
+    found = await ctx.call(endpoints.delete_endpoint, sub, rg, ws, name)
     if found is None:
         return deleted()
     operation, location = found
@@ -81,10 +77,8 @@ async def delete_endpoint(
 
 
 @router.post(EP + "/listKeys")
-async def list_keys(
-    sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
-) -> Response:
-    return arm(await call(endpoints.list_keys, services, caller, sub, rg, ws, name))
+async def list_keys(sub: str, rg: str, ws: str, name: str, ctx: Ctx) -> Response:
+    return arm(await ctx.call(endpoints.list_keys, sub, rg, ws, name))
 
 
 @router.post(EP + "/regenerateKeys", openapi_extra=json_body(RegenerateKeysBody))
@@ -94,8 +88,7 @@ async def regenerate_keys(
     rg: str,
     ws: str,
     name: str,
-    services: ServicesDep,
-    caller: CallerDep,
+    ctx: Ctx,
 ) -> Response:
     body = await read_body(request, RegenerateKeysBody)
-    return arm(await call(endpoints.regenerate_keys, services, caller, sub, rg, ws, name, body))
+    return arm(await ctx.call(endpoints.regenerate_keys, sub, rg, ws, name, body))

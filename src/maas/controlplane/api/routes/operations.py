@@ -6,10 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from maas.controlplane.api.deps import (
-    CallerDep,
-    ServicesDep,
+    Ctx,
     arm,
-    call,
     deleted,
     rendered,
     rendered_list,
@@ -24,10 +22,8 @@ LOC = "/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/location
 
 
 @router.get(LOC + "/mfeOperationsStatus/{operation}")
-async def operation_status(
-    sub: str, location: str, operation: str, services: ServicesDep, caller: CallerDep
-) -> Response:
-    status = await call(operations.get_operation, services, caller, operation)
+async def operation_status(sub: str, location: str, operation: str, ctx: Ctx) -> Response:
+    status = await ctx.call(operations.get_operation, operation)
     # Without Retry-After, azure-core waits 30 s before polling again.
     return arm(status, headers={"Retry-After": "1"} if status["status"] == "InProgress" else None)
 
@@ -38,10 +34,9 @@ async def operation_result(
     sub: str,
     location: str,
     operation: str,
-    services: ServicesDep,
-    caller: CallerDep,
+    ctx: Ctx,
 ) -> Response:
-    status = await call(operations.get_operation, services, caller, operation)
+    status = await ctx.call(operations.get_operation, operation)
     if status["status"] == "InProgress":
         return Response(status_code=202, headers={"Location": str(request.url), "Retry-After": "1"})
     if status["status"] == "Succeeded":
@@ -54,19 +49,19 @@ async def operation_result(
     "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources",
     openapi_extra=returns(ArmResourceList),
 )
-async def list_saas(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return rendered_list(await call(saas.list_saas, services, caller, sub, rg))
+async def list_saas(sub: str, rg: str, ctx: Ctx) -> Response:
+    return rendered_list(await ctx.call(saas.list_saas, sub, rg))
 
 
 @router.get(
     "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources/{name}",
     openapi_extra=returns(ArmResource),
 )
-async def get_saas(sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return rendered(await call(saas.get_saas, services, caller, sub, rg, name))
+async def get_saas(sub: str, rg: str, name: str, ctx: Ctx) -> Response:
+    return rendered(await ctx.call(saas.get_saas, sub, rg, name))
 
 
 @router.delete("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.SaaS/resources/{name}")
-async def delete_saas(sub: str, rg: str, name: str, services: ServicesDep, caller: CallerDep) -> Response:
-    await call(saas.delete_saas, services, caller, sub, rg, name)
+async def delete_saas(sub: str, rg: str, name: str, ctx: Ctx) -> Response:
+    await ctx.call(saas.delete_saas, sub, rg, name)
     return deleted()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from maas.controlplane.api.deps import CallerDep, ServicesDep, arm, call, json_body, read_body
+from maas.controlplane.api.deps import Ctx, arm, json_body, read_body
 from maas.controlplane.api.routes.endpoints import EP
 from maas.controlplane.services import quotas
 from maas.protocol.management.quotas import QuotaBody
@@ -20,15 +20,11 @@ QUOTA = EP + "/providers/Microsoft.MaaS/quotas/default"
 
 
 @router.get(QUOTA)
-async def get_quota(
-    sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
-) -> Response:
-    return arm(await call(quotas.get_quota, services, caller, sub, rg, ws, name))
+async def get_quota(sub: str, rg: str, ws: str, name: str, ctx: Ctx) -> Response:
+    return arm(await ctx.call(quotas.get_quota, sub, rg, ws, name))
 
 
 @router.put(QUOTA, openapi_extra=json_body(QuotaBody))
-async def set_quota(
-    request: Request, sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
-) -> Response:
+async def set_quota(request: Request, sub: str, rg: str, ws: str, name: str, ctx: Ctx) -> Response:
     body = await read_body(request, QuotaBody)
-    return arm(await call(quotas.set_quota, services, caller, sub, rg, ws, name, body))
+    return arm(await ctx.call(quotas.set_quota, sub, rg, ws, name, body))

@@ -6,10 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from maas.controlplane.api.deps import (
-    CallerDep,
+    Ctx,
     ServicesDep,
     arm,
-    call,
     deleted,
     json_body,
     read_body,
@@ -37,34 +36,32 @@ async def discovery(services: ServicesDep) -> Response:
 
 
 @router.get("/subscriptions/{sub}/providers/" + ML + "/workspaces", openapi_extra=returns(ArmResourceList))
-async def list_in_account(sub: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return rendered_list(await call(workspaces.list_workspaces, services, caller, sub, None))
+async def list_in_account(sub: str, ctx: Ctx) -> Response:
+    return rendered_list(await ctx.call(workspaces.list_workspaces, sub, None))
 
 
 @router.get(
     "/subscriptions/{sub}/resourceGroups/{rg}/providers/" + ML + "/workspaces",
     openapi_extra=returns(ArmResourceList),
 )
-async def list_in_group(sub: str, rg: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return rendered_list(await call(workspaces.list_workspaces, services, caller, sub, rg))
+async def list_in_group(sub: str, rg: str, ctx: Ctx) -> Response:
+    return rendered_list(await ctx.call(workspaces.list_workspaces, sub, rg))
 
 
 @router.put(WS, openapi_extra=json_body(WorkspaceBody) | returns(ArmResource))
-async def put_workspace(
-    request: Request, sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep
-) -> Response:
+async def put_workspace(request: Request, sub: str, rg: str, ws: str, ctx: Ctx) -> Response:
     body = await read_body(request, WorkspaceBody)
-    return saved(await call(workspaces.put_workspace, services, caller, sub, rg, ws, body))
+    return saved(await ctx.call(workspaces.put_workspace, sub, rg, ws, body))
 
 
 @router.get(WS, openapi_extra=returns(ArmResource))
-async def get_workspace(sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep) -> Response:
-    return rendered(await call(workspaces.get_workspace, services, caller, sub, rg, ws))
+async def get_workspace(sub: str, rg: str, ws: str, ctx: Ctx) -> Response:
+    return rendered(await ctx.call(workspaces.get_workspace, sub, rg, ws))
 
 
 @router.delete(WS)
-async def delete_workspace(sub: str, rg: str, ws: str, services: ServicesDep, caller: CallerDep) -> Response:
-    await call(workspaces.delete_workspace, services, caller, sub, rg, ws)
+async def delete_workspace(sub: str, rg: str, ws: str, ctx: Ctx) -> Response:
+    await ctx.call(workspaces.delete_workspace, sub, rg, ws)
     return deleted()
 
 
@@ -81,10 +78,8 @@ CONN = add_child_routes(
 
 
 @router.post(CONN + "/listsecrets")
-async def list_secrets(
-    sub: str, rg: str, ws: str, name: str, services: ServicesDep, caller: CallerDep
-) -> Response:
-    found = await call(connections.list_secrets, services, caller, sub, rg, ws, name)
+async def list_secrets(sub: str, rg: str, ws: str, name: str, ctx: Ctx) -> Response:
+    found = await ctx.call(connections.list_secrets, sub, rg, ws, name)
     body = arm_body(found.resource)
     body["properties"]["credentials"] = {"key": found.key}
     return arm(body)
