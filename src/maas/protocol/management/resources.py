@@ -1,7 +1,8 @@
 """Response models: the ARM resource envelope every GET and PUT answers with, and its listings.
 
-Routes render resources through these (`maas.controlplane.api.render`), so the OpenAPI document
-describes what the API really returns and a fuzzer checks responses against it. `properties` is
+Routes render resources in these shapes (`maas.controlplane.api.render`) and name them in the
+OpenAPI document, so it describes what the API really returns and a fuzzer checks responses
+against it. `properties` is
 each kind's own object, kept as stored (a null stays null).
 """
 

@@ -1,0 +1,68 @@
+"""What routes render is what the response models (and so the OpenAPI document) declare."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from maas.controlplane.api.render import account_body, arm_body, generic_body
+from maas.controlplane.domain.resources import ProvisioningState, Quota, Resource
+from maas.protocol.management.resources import AccountResource, ArmResource, GenericResource
+
+WHEN = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+
+
+def _resource(**overrides: Any) -> Resource:
+    fields: dict[str, Any] = {
+        "id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w",
+        "type": "Microsoft.MachineLearningServices/workspaces",
+        "name": "w",
+        "parent_id": "/subscriptions/s/resourceGroups/g",
+        "properties": {"friendlyName": "w", "nothing": None},
+        "created_at": WHEN,
+        "created_by": "admin",
+        "created_by_type": "User",
+        "last_modified_at": WHEN,
+        "last_modified_by": "admin",
+        "last_modified_by_type": "User",
+        "provisioning_state": ProvisioningState.SUCCEEDED,
+        "tags": {"team": "a"},
+        "model_version_id": "/registries/r/models/m/versions/1",
+        "quota": Quota(700, 3),
+        "billing_suspended": True,
+    }
+    return Resource(**(fields | overrides))
+
+
+@pytest.mark.parametrize(
+    ("render", "model", "resource"),
+    [
+        (arm_body, ArmResource, _resource()),
+        (arm_body, ArmResource, _resource(location="eastus2", kind="Default", sku={"name": "Consumption"})),
+        (generic_body, GenericResource, _resource(location="eastus2")),
+        (account_body, AccountResource, _resource(name="s", properties={"displayName": "Mine"})),
+    ],
+)
+def test_each_body_is_exactly_its_response_model(
+    render: Any, model: type[BaseModel], resource: Resource
+) -> None:
+    body = render(resource)
+    dumped = model.model_validate(body).model_dump(by_alias=True, exclude_unset=True)
+    assert dumped == body  # nothing the model lacks (extra is forbidden), nothing left out
+
+
+def test_bookkeeping_is_never_rendered_and_nulls_in_properties_stay() -> None:
+    body = arm_body(_resource())
+    assert body["properties"] == {"friendlyName": "w", "nothing": None, "provisioningState": "Succeeded"}
+    assert "location" not in body and "kind" not in body
+    text = str(body)
+    assert "versions/1" not in text and "700" not in text and "billing" not in text
+
+
+def test_an_account_shows_its_display_name_at_the_top() -> None:
+    body = account_body(_resource(name="s", properties={"displayName": "Mine", "billingProfile": {}}))
+    assert (body["subscriptionId"], body["displayName"], body["state"]) == ("s", "Mine", "Enabled")
+    assert "displayName" not in body["properties"]
