@@ -34,7 +34,6 @@ from sqlalchemy import func, select
 from maas.billing.ledger import Ledger
 from maas.billing.meters import price_list
 from maas.billing.records import Status, UsageRecord
-from maas.controlplane.services.directory import BillingView, EndpointView, ModelView
 from maas.controlplane.store import tables
 from maas.controlplane.store.database import Database
 from maas.gateway.app import Gateway, Runtime
@@ -42,7 +41,9 @@ from maas.gateway.directory import Directory
 from maas.gateway.http import Exchange
 from maas.gateway.metering import Metering
 from maas.gateway.quota.base import Limits, open_quota_store
+from maas.gateway.readmodel import BillingView, EndpointView
 from maas.protocol.inference.chat import ChatCompletionsRequest
+from maas.serving.engines.base import ModelSpec
 
 METERS = (
     ("paygo-inference-input-tokens", "0.0001", "USD"),
@@ -130,7 +131,7 @@ def postgres_schema(url: str) -> tuple[str, Callable[[], None]]:
 # -- 2. and 3. the gateway path ------------------------------------------------------------------
 def bench_view() -> EndpointView:
     endpoint = endpoint_id("bench")
-    model = ModelView(MODEL, "m", "chat-completion", "bench", {}, None, 4096, {})
+    model = ModelSpec(MODEL, "m", "chat-completion", "bench", {}, None, 4096, {})
     billing = BillingView(endpoint.split("/")[2], "bench-rg", "bench-ws", endpoint, None, METERS, None, None)
     return EndpointView(endpoint, "bench", "eastus2", "Succeeded", "Online", "", "", model, billing)
 

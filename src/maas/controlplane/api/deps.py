@@ -108,10 +108,6 @@ def arm(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> 
     return ArmResponse(body, status_code=status, headers=headers)
 
 
-def put_response(body: dict[str, Any], created: bool) -> ArmResponse:
-    return arm(body, 201 if created else 200)
-
-
 Render = Callable[[Resource], dict[str, Any]]
 
 
@@ -123,8 +119,13 @@ def rendered_list(found: list[Resource], render: Render = arm_body) -> ArmRespon
     return arm({"value": [render(r) for r in found]})
 
 
-def saved(result: Saved, render: Render = arm_body, headers: dict[str, str] | None = None) -> ArmResponse:
-    """A create-or-update's answer: 201 when it created the resource, else 200."""
+def saved(
+    result: Saved[Any],
+    render: Callable[[Any], dict[str, Any]] = arm_body,
+    headers: dict[str, str] | None = None,
+) -> ArmResponse:
+    """A create-or-update's answer, rendered by `render` (the kind's body): 201 when it created
+    the resource, else 200."""
     return arm(render(result.resource), 201 if result.created else 200, headers)
 
 

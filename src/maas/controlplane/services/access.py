@@ -8,16 +8,16 @@ Assignments may sit at `/`, an account, a resource group or a workspace, and are
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass
 
 from maas.controlplane.domain.authz import BUILTIN_ROLES, Grant, RoleDefinition, find_builtin_role
 from maas.controlplane.domain.resources import Principal, PrincipalType
-from maas.controlplane.services.context import Caller, Services
+from maas.controlplane.services.context import Caller, Saved, Services
 from maas.controlplane.store.repository import Repository, RoleAssignmentRecord
-from maas.core.clock import isoformat, utcnow
+from maas.core.clock import utcnow
 from maas.core.crypto import new_token
 from maas.core.errors import BadRequest, Conflict, NotFound, Unauthenticated
-from maas.core.ids import PRINCIPAL_TYPE, ROLE_ASSIGNMENT_TYPE, principal_id
+from maas.core.ids import principal_id
 from maas.protocol.management import kinds
 from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody
 from maas.protocol.management.naming import ResourceKind, validate_name
@@ -79,9 +79,16 @@ def ensure_admin(services: Services, token: str | None) -> str | None:
 
 
 # -- principals ------------------------------------------------------------------------------
-def put_principal(
-    services: Services, caller: Caller, name: str, body: PrincipalBody
-) -> tuple[dict[str, Any], bool]:
+@dataclass(frozen=True)
+class Issued:
+    """A principal as PUT answers it: its token only when this call created it (shown once)."""
+
+    principal: Principal
+    created: bool
+    token: str | None = None
+
+
+def put_principal(services: Services, caller: Caller, name: str, body: PrincipalBody) -> Issued:
     """Create a principal and return its token once. An existing principal is left as it is."""
     validate_name(ResourceKind.PRINCIPAL, name)
     caller.require("Microsoft.MaaS/principals/write", "/")
@@ -96,56 +103,28 @@ def put_principal(
         repo = Repository(connection)
         existing = repo.principal(name)
         if existing is not None:
-            return _principal_body(existing), False
+            return Issued(existing, False)
         principal = Principal(str(uuid.uuid4()), name, principal_type)
         token = new_token()
         repo.add_principal(principal, services.vault.digest(token))
         repo.log_activity(
             caller.principal.id, "Microsoft.MaaS/principals/write", principal_id(name), "Succeeded"
         )
-    body_out = _principal_body(principal)
-    body_out["properties"]["token"] = token
-    return body_out, True
+    return Issued(principal, True, token)
 
 
-def get_principal(services: Services, caller: Caller, name: str) -> dict[str, Any]:
+def get_principal(services: Services, caller: Caller, name: str) -> Principal:
     caller.require("Microsoft.MaaS/principals/read", "/")
     with services.db.read() as connection:
         principal = Repository(connection).principal(name)
     if principal is None:
         raise NotFound(f"The principal '{name}' was not found.")
-    return _principal_body(principal)
-
-
-def _principal_body(principal: Principal) -> dict[str, Any]:
-    return {
-        "id": principal_id(principal.name),
-        "name": principal.name,
-        "type": PRINCIPAL_TYPE,
-        "properties": {"principalId": principal.id, "principalType": str(principal.principal_type)},
-    }
+    return principal
 
 
 # -- role assignments ------------------------------------------------------------------------
 def _assignment_id(scope: str, name: str) -> str:
     return f"{scope.rstrip('/')}/providers/{ROLE_ASSIGNMENTS}/{name}"
-
-
-def _assignment_body(record: RoleAssignmentRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "name": record.name,
-        "type": ROLE_ASSIGNMENT_TYPE,
-        "properties": {
-            "roleDefinitionId": record.role_definition_id,
-            "principalId": record.principal_id,
-            "principalType": record.principal_type,
-            "scope": record.scope,
-            "description": record.description,
-            "createdOn": isoformat(record.created_at),
-            "createdBy": record.created_by,
-        },
-    }
 
 
 def _insert_assignment(
@@ -175,7 +154,7 @@ def _insert_assignment(
 
 def put_role_assignment(
     services: Services, caller: Caller, scope: str, name: str, body: RoleAssignmentBody
-) -> tuple[dict[str, Any], bool]:
+) -> Saved[RoleAssignmentRecord]:
     validate_name(ResourceKind.ROLE_ASSIGNMENT, name)
     caller.require(f"{ROLE_ASSIGNMENTS}/write", scope)
     props = body.properties
@@ -204,7 +183,7 @@ def put_role_assignment(
                     "The role assignment already exists with another role or principal.",
                     code="RoleAssignmentUpdateNotPermitted",
                 )
-            return _assignment_body(existing), False
+            return Saved(existing, False)
         for other in repo.role_assignments_at(scope):
             if other.principal_id == principal.id and other.role_definition_id == role.id:
                 raise Conflict("The role assignment already exists.", code="RoleAssignmentExists")
@@ -219,22 +198,22 @@ def put_role_assignment(
             props.description,
         )
         repo.log_activity(caller.principal.id, f"{ROLE_ASSIGNMENTS}/write", record.id, "Succeeded")
-    return _assignment_body(record), True
+    return Saved(record, True)
 
 
-def get_role_assignment(services: Services, caller: Caller, scope: str, name: str) -> dict[str, Any]:
+def get_role_assignment(services: Services, caller: Caller, scope: str, name: str) -> RoleAssignmentRecord:
     caller.require(f"{ROLE_ASSIGNMENTS}/read", scope)
     with services.db.read() as connection:
         record = Repository(connection).role_assignment(_assignment_id(scope, name))
     if record is None:
         raise NotFound(f"The role assignment '{name}' is not found.", code="RoleAssignmentNotFound")
-    return _assignment_body(record)
+    return record
 
 
-def list_role_assignments(services: Services, caller: Caller, scope: str) -> list[dict[str, Any]]:
+def list_role_assignments(services: Services, caller: Caller, scope: str) -> list[RoleAssignmentRecord]:
     caller.require(f"{ROLE_ASSIGNMENTS}/read", scope)
     with services.db.read() as connection:
-        return [_assignment_body(r) for r in Repository(connection).role_assignments_at(scope)]
+        return Repository(connection).role_assignments_at(scope)
 
 
 def delete_role_assignment(services: Services, caller: Caller, scope: str, name: str) -> bool:
@@ -249,27 +228,13 @@ def delete_role_assignment(services: Services, caller: Caller, scope: str, name:
     return True
 
 
-def role_definitions() -> list[dict[str, Any]]:
-    return [
-        {
-            "id": role.id,
-            "name": role.guid,
-            "type": "Microsoft.Authorization/roleDefinitions",
-            "properties": {
-                "roleName": role.role_name,
-                "description": role.description,
-                "type": role.role_type,
-                "permissions": [
-                    {
-                        "actions": list(p.actions),
-                        "notActions": list(p.not_actions),
-                        "dataActions": list(p.data_actions),
-                        "notDataActions": list(p.not_data_actions),
-                    }
-                    for p in role.permissions
-                ],
-                "assignableScopes": list(role.assignable_scopes),
-            },
-        }
-        for role in BUILTIN_ROLES
-    ]
+def role_definitions() -> tuple[RoleDefinition, ...]:
+    """The role definitions every scope offers (the built-in roles)."""
+    return BUILTIN_ROLES
+
+
+def get_role_definition(guid: str) -> RoleDefinition:
+    for role in BUILTIN_ROLES:
+        if role.guid.lower() == guid.lower():
+            return role
+    raise NotFound(f"The role definition '{guid}' does not exist.", code="RoleDefinitionDoesNotExist")

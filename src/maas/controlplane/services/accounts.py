@@ -27,7 +27,7 @@ SUBSCRIPTIONS = kinds.SUBSCRIPTION.action
 RESOURCE_GROUPS = kinds.RESOURCE_GROUP.action
 
 
-def put_account(services: Services, caller: Caller, sub: str, body: AccountBody) -> Saved:
+def put_account(services: Services, caller: Caller, sub: str, body: AccountBody) -> Saved[Resource]:
     validate_name(ResourceKind.SUBSCRIPTION_ID, sub)
     rid = subscription_id(sub)
     caller.require(f"{SUBSCRIPTIONS}/write", rid)
@@ -107,7 +107,7 @@ def require_paid_capable(account: Resource, offer_name: str) -> None:
 # -- resource groups -------------------------------------------------------------------------
 def put_resource_group(
     services: Services, caller: Caller, sub: str, rg: str, body: ResourceGroupBody
-) -> Saved:
+) -> Saved[Resource]:
     validate_name(ResourceKind.RESOURCE_GROUP, rg)
     rid = resource_group_id(sub, rg)
     caller.require(f"{RESOURCE_GROUPS}/write", rid)

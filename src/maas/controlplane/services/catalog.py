@@ -155,7 +155,7 @@ def check_artifact(artifact: Artifact, allow_private: bool) -> dict[str, Any]:
 
 
 # -- registries ------------------------------------------------------------------------------
-def put_registry(services: Services, caller: Caller, name: str, body: RegistryBody) -> Saved:
+def put_registry(services: Services, caller: Caller, name: str, body: RegistryBody) -> Saved[Resource]:
     validate_name(ResourceKind.REGISTRY, name)
     rid = registry_id(name)
     caller.require(f"{REGISTRIES}/write", rid)
@@ -212,7 +212,7 @@ def put_model_version(
     model: str,
     version: str,
     body: ModelVersionBody,
-) -> Saved:
+) -> Saved[Resource]:
     validate_name(ResourceKind.REGISTRY, registry)
     validate_name(ResourceKind.MODEL, model)
     validate_name(ResourceKind.MODEL_VERSION, version)

@@ -32,7 +32,7 @@ CATEGORIES = ("Serverless",)
 
 def put_connection(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: ConnectionBody
-) -> Saved:
+) -> Saved[Resource]:
     validate_name(ResourceKind.CONNECTION, name)
     rid = workspace_child_id(sub, rg, ws, "connections", name)
     caller.require(f"{ACTION}/write", rid)

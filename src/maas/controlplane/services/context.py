@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from maas.controlplane.domain.authz import Grant, is_allowed, scope_contains
 from maas.controlplane.domain.resources import Principal, ProvisioningState, Resource
@@ -66,12 +66,16 @@ class Page:
     next_token: str | None = None
 
 
-@dataclass(frozen=True)
-class Saved:
-    """What a create-or-update did: the resource as stored, whether it was created, and the
-    long-running operation the client follows, if one continues."""
+T = TypeVar("T")
 
-    resource: Resource
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """What a create-or-update did: the resource as stored (a `Resource`, or the record of a
+    resource kept in its own table), whether it was created, and the long-running operation the
+    client follows, if one continues."""
+
+    resource: T
     created: bool
     operation: str | None = None
 

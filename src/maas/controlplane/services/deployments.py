@@ -220,7 +220,7 @@ def _dependencies(resources: list[PlannedResource]) -> list[dict[str, Any]]:
 
 def put_deployment(
     services: Services, caller: Caller, sub: str, rg: str, name: str, body: DeploymentBody
-) -> Saved:
+) -> Saved[Resource]:
     rid = deployment_id(sub, rg, name)
     caller.require(f"{ACTION}/write", rid)
     validate_name(ResourceKind.DEPLOYMENT, name)

@@ -83,7 +83,7 @@ def target_uri(services: Services, location: str, name: str) -> str:
 
 def put_endpoint(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: EndpointBody
-) -> Saved:
+) -> Saved[Resource]:
     """Create or update; the operation is set when work was left to the reconciler."""
     result = _put_endpoint(services, caller, sub, rg, ws, name, body)
     if result.operation is not None:  # committed: now the reconciler and the gateway can see it
@@ -94,7 +94,7 @@ def put_endpoint(
 
 def _put_endpoint(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: EndpointBody
-) -> Saved:
+) -> Saved[Resource]:
     validate_name(ResourceKind.SERVERLESS_ENDPOINT, name)
     rid = endpoint_id(sub, rg, ws, name)
     caller.require(f"{ACTION}/write", rid)
@@ -208,7 +208,7 @@ def _update(
     resource: Resource,
     model_id: str,
     body: EndpointBody,
-) -> Saved:
+) -> Saved[Resource]:
     if resource.provisioning_state is ProvisioningState.DELETING:
         raise Conflict(f"Endpoint '{resource.name}' is being deleted.", code="ResourceBeingDeleted")
     current = resource.properties["modelSettings"]["modelId"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services import connections, endpoints, marketplace, workspaces
 from maas.controlplane.services.context import Caller, Saved, Services
 from maas.protocol.management import kinds
@@ -26,7 +27,7 @@ __all__ = ["DEPLOYABLE", "Behaviour"]
 
 # Every deployable kind's service takes (services, caller, sub, rg, *names[, body]): PUT answers
 # `Saved`, DELETE whether it deleted — or, for endpoints, the (operation, location) it started.
-Put = Callable[..., Saved]
+Put = Callable[..., Saved[Resource]]
 Delete = Callable[..., object]
 
 
@@ -39,7 +40,7 @@ class Behaviour:
 
     def put(
         self, services: Services, caller: Caller, sub: str, rg: str, names: tuple[str, ...], body: Any
-    ) -> Saved:
+    ) -> Saved[Resource]:
         return self.put_call(services, caller, sub, rg, *names, body)
 
     def delete(

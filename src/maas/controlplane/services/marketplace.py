@@ -64,7 +64,7 @@ def put_subscription(
     ws: str,
     name: str,
     body: MarketplaceSubscriptionBody,
-) -> Saved:
+) -> Saved[Resource]:
     validate_name(ResourceKind.MARKETPLACE_SUBSCRIPTION, name)
     ws_id = workspace_id(sub, rg, ws)
     rid = workspace_child_id(sub, rg, ws, "marketplaceSubscriptions", name)

@@ -37,7 +37,7 @@ def serves_region(offer: Resource, location: str) -> bool:
     return not regions or location in regions or "*" in regions
 
 
-def put_offer(services: Services, caller: Caller, name: str, body: OfferBody) -> Saved:
+def put_offer(services: Services, caller: Caller, name: str, body: OfferBody) -> Saved[Resource]:
     validate_name(ResourceKind.OFFER, name)
     rid = offer_id(name)
     caller.require(f"{OFFERS}/write", rid)

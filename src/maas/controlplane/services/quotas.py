@@ -10,7 +10,7 @@ are appended to `quota_changes` and the activity log in the same transaction.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from maas.controlplane.domain.resources import Quota, Resource
 from maas.controlplane.services.context import Caller, Services, require_resource, touch
@@ -36,46 +36,31 @@ def _limits(services: Services, endpoint: Resource) -> tuple[int, int, bool]:
     return settings.quota_tokens_per_minute, settings.quota_requests_per_minute, True
 
 
-def _body(
-    endpoint: str, tokens: int, requests: int, default: bool, history: list[QuotaChange]
-) -> dict[str, Any]:
-    return {
-        "id": quota_id(endpoint),
-        "name": "default",
-        "type": QUOTAS,
-        "properties": {
-            "tokensPerMinute": tokens,
-            "requestsPerMinute": requests,
-            "isDefault": default,
-            "history": [
-                {
-                    "tokensPerMinute": c.tokens_per_minute,
-                    "requestsPerMinute": c.requests_per_minute,
-                    "previousTokensPerMinute": c.previous_tokens_per_minute,
-                    "previousRequestsPerMinute": c.previous_requests_per_minute,
-                    "reason": c.reason,
-                    "changedBy": c.changed_by,
-                    "changedAt": c.changed_at.isoformat().replace("+00:00", "Z"),
-                }
-                for c in history
-            ],
-        },
-    }
+@dataclass(frozen=True)
+class QuotaState:
+    """An endpoint's quota as its API shows it: the limits in force, whether they are the
+    platform's defaults, and every change made through the API, newest first."""
+
+    endpoint_id: str
+    tokens_per_minute: int
+    requests_per_minute: int
+    default: bool
+    history: list[QuotaChange]
 
 
-def get_quota(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> dict[str, Any]:
+def get_quota(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> QuotaState:
     rid = endpoint_id(sub, rg, ws, name)
     caller.require(f"{ENDPOINTS}/read", rid)
     with services.db.read() as connection:
         repo = Repository(connection)
         endpoint = require_resource(repo, rid, "serverless endpoint")
         history = repo.quota_changes(rid)
-    return _body(endpoint.id, *_limits(services, endpoint), history)
+    return QuotaState(endpoint.id, *_limits(services, endpoint), history)
 
 
 def set_quota(
     services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, body: QuotaBody
-) -> dict[str, Any]:
+) -> QuotaState:
     rid = endpoint_id(sub, rg, ws, name)
     caller.require(f"{QUOTAS}/write", "/")
     wanted = body.properties
@@ -105,6 +90,6 @@ def set_quota(
             )
             repo.log_activity(caller.principal.id, f"{QUOTAS}/write", quota_id(endpoint.id), "Succeeded")
         history = repo.quota_changes(rid)
-        result = _body(endpoint.id, *_limits(services, endpoint), history)
+        result = QuotaState(endpoint.id, *_limits(services, endpoint), history)
     services.endpoints_changed()  # this process's gateway applies the new limits at once
     return result

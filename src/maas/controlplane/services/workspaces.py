@@ -37,7 +37,7 @@ def discovery_document(services: Services) -> dict[str, str]:
 
 def put_workspace(
     services: Services, caller: Caller, sub: str, rg: str, name: str, body: WorkspaceBody
-) -> Saved:
+) -> Saved[Resource]:
     validate_name(ResourceKind.WORKSPACE, name)
     rid = workspace_id(sub, rg, name)
     caller.require(f"{WORKSPACES}/write", rid)

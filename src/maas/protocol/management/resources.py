@@ -19,6 +19,13 @@ __all__ = [
     "ArmResourceList",
     "GenericResource",
     "GenericResourceList",
+    "OperationStatus",
+    "PrincipalResource",
+    "QuotaResource",
+    "RoleAssignmentList",
+    "RoleAssignmentResource",
+    "RoleDefinitionList",
+    "RoleDefinitionResource",
     "SystemData",
 ]
 
@@ -76,3 +83,94 @@ class AccountResourceList(_Response):
 class GenericResourceList(_Response):
     value: list[GenericResource]
     next_link: str | None = Field(default=None, alias="nextLink")
+
+
+class _Envelope(_Response):
+    """The envelope of resources kept in their own tables: no location, tags or systemData."""
+
+    id: str
+    name: str
+    type: str
+
+
+class PrincipalProperties(_Response):
+    principal_id: str = Field(alias="principalId")
+    principal_type: str = Field(alias="principalType")
+    token: str | None = None  # only in the answer that created the principal
+
+
+class PrincipalResource(_Envelope):
+    properties: PrincipalProperties
+
+
+class RoleAssignmentProperties(_Response):
+    role_definition_id: str = Field(alias="roleDefinitionId")
+    principal_id: str = Field(alias="principalId")
+    principal_type: str = Field(alias="principalType")
+    scope: str
+    description: str | None
+    created_on: str = Field(alias="createdOn")
+    created_by: str = Field(alias="createdBy")
+
+
+class RoleAssignmentResource(_Envelope):
+    properties: RoleAssignmentProperties
+
+
+class RoleAssignmentList(_Response):
+    value: list[RoleAssignmentResource]
+
+
+class Permission(_Response):
+    actions: list[str]
+    not_actions: list[str] = Field(alias="notActions")
+    data_actions: list[str] = Field(alias="dataActions")
+    not_data_actions: list[str] = Field(alias="notDataActions")
+
+
+class RoleDefinitionProperties(_Response):
+    role_name: str = Field(alias="roleName")
+    description: str
+    type: str
+    permissions: list[Permission]
+    assignable_scopes: list[str] = Field(alias="assignableScopes")
+
+
+class RoleDefinitionResource(_Envelope):
+    properties: RoleDefinitionProperties
+
+
+class RoleDefinitionList(_Response):
+    value: list[RoleDefinitionResource]
+
+
+class QuotaChangeEntry(_Response):
+    tokens_per_minute: int = Field(alias="tokensPerMinute")
+    requests_per_minute: int = Field(alias="requestsPerMinute")
+    previous_tokens_per_minute: int = Field(alias="previousTokensPerMinute")
+    previous_requests_per_minute: int = Field(alias="previousRequestsPerMinute")
+    reason: str | None
+    changed_by: str = Field(alias="changedBy")
+    changed_at: str = Field(alias="changedAt")
+
+
+class QuotaProperties(_Response):
+    tokens_per_minute: int = Field(alias="tokensPerMinute")
+    requests_per_minute: int = Field(alias="requestsPerMinute")
+    is_default: bool = Field(alias="isDefault")
+    history: list[QuotaChangeEntry]
+
+
+class QuotaResource(_Envelope):
+    properties: QuotaProperties
+
+
+class OperationStatus(_Response):
+    """What an `Azure-AsyncOperation` URL answers."""
+
+    id: str
+    name: str
+    status: str
+    start_time: str = Field(alias="startTime")
+    end_time: str | None = Field(default=None, alias="endTime")
+    error: dict[str, Any] | None = None

@@ -8,9 +8,30 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from maas.controlplane.api.render import account_body, arm_body, generic_body
-from maas.controlplane.domain.resources import ProvisioningState, Quota, Resource
-from maas.protocol.management.resources import AccountResource, ArmResource, GenericResource
+from maas.controlplane.api.render import (
+    account_body,
+    arm_body,
+    assignment_body,
+    generic_body,
+    operation_body,
+    principal_body,
+    quota_body,
+    role_definition_body,
+)
+from maas.controlplane.domain.authz import BUILTIN_ROLES
+from maas.controlplane.domain.resources import Principal, PrincipalType, ProvisioningState, Quota, Resource
+from maas.controlplane.services.quotas import QuotaState
+from maas.controlplane.store.repository import OperationRecord, QuotaChange, RoleAssignmentRecord
+from maas.protocol.management.resources import (
+    AccountResource,
+    ArmResource,
+    GenericResource,
+    OperationStatus,
+    PrincipalResource,
+    QuotaResource,
+    RoleAssignmentResource,
+    RoleDefinitionResource,
+)
 
 WHEN = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
@@ -66,3 +87,51 @@ def test_an_account_shows_its_display_name_at_the_top() -> None:
     body = account_body(_resource(name="s", properties={"displayName": "Mine", "billingProfile": {}}))
     assert (body["subscriptionId"], body["displayName"], body["state"]) == ("s", "Mine", "Enabled")
     assert "displayName" not in body["properties"]
+
+
+PRINCIPAL = Principal("0f0f", "ci-bot", PrincipalType.SERVICE_PRINCIPAL)
+ASSIGNMENT = RoleAssignmentRecord(
+    id="/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/1",
+    name="1",
+    scope="/subscriptions/s",
+    role_definition_id=BUILTIN_ROLES[0].id,
+    principal_id="0f0f",
+    principal_type="ServicePrincipal",
+    description=None,
+    created_at=WHEN,
+    created_by="admin",
+)
+CHANGE = QuotaChange(
+    endpoint_id="/e",
+    tokens_per_minute=700,
+    requests_per_minute=3,
+    previous_tokens_per_minute=1000,
+    previous_requests_per_minute=1000,
+    reason="load test",
+    changed_by="admin",
+    changed_at=WHEN,
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "model"),
+    [
+        (principal_body(PRINCIPAL), PrincipalResource),
+        (principal_body(PRINCIPAL, "token-shown-once"), PrincipalResource),
+        (assignment_body(ASSIGNMENT), RoleAssignmentResource),
+        *[(role_definition_body(role), RoleDefinitionResource) for role in BUILTIN_ROLES],
+        (
+            operation_body(OperationRecord("op", "/e", "create", "InProgress", None, WHEN, None)),
+            OperationStatus,
+        ),
+        (
+            operation_body(
+                OperationRecord("op", "/e", "create", "Failed", {"code": "X", "message": "m"}, WHEN, WHEN)
+            ),
+            OperationStatus,
+        ),
+        (quota_body(QuotaState("/e", 700, 3, False, [CHANGE])), QuotaResource),
+    ],
+)
+def test_records_render_exactly_as_their_models_say(body: dict[str, Any], model: type[BaseModel]) -> None:
+    assert model.model_validate(body).model_dump(by_alias=True, exclude_unset=True) == body

@@ -16,12 +16,20 @@ from maas.controlplane.api.deps import (
     deleted,
     json_body,
     listing,
-    put_response,
     read_body,
+    saved,
 )
+from maas.controlplane.api.openapi import returns
+from maas.controlplane.api.render import assignment_body, issued_body, principal_body, role_definition_body
 from maas.controlplane.services import access
-from maas.core.errors import NotFound
 from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody
+from maas.protocol.management.resources import (
+    PrincipalResource,
+    RoleAssignmentList,
+    RoleAssignmentResource,
+    RoleDefinitionList,
+    RoleDefinitionResource,
+)
 
 router = APIRouter()
 RA = "/providers/Microsoft.Authorization/roleAssignments"
@@ -32,49 +40,53 @@ def _scope(scope: str) -> str:
     return "/" + scope.strip("/") if scope.strip("/") else "/"
 
 
-@router.put("/providers/Microsoft.MaaS/principals/{name}", openapi_extra=json_body(PrincipalBody))
+PRINCIPAL = "/providers/Microsoft.MaaS/principals/{name}"
+
+
+@router.put(PRINCIPAL, openapi_extra=json_body(PrincipalBody) | returns(PrincipalResource))
 async def put_principal(request: Request, name: str, ctx: Ctx) -> Response:
     body = await read_body(request, PrincipalBody)
-    return put_response(*await ctx.call(access.put_principal, name, body))
+    issued = await ctx.call(access.put_principal, name, body)
+    return arm(issued_body(issued), 201 if issued.created else 200)
 
 
-@router.get("/providers/Microsoft.MaaS/principals/{name}")
+@router.get(PRINCIPAL, openapi_extra=returns(PrincipalResource))
 async def get_principal(name: str, ctx: Ctx) -> Response:
-    return arm(await ctx.call(access.get_principal, name))
+    return arm(principal_body(await ctx.call(access.get_principal, name)))
 
 
-@router.get(RD)
-@router.get("/{scope:path}" + RD)
+@router.get(RD, openapi_extra=returns(RoleDefinitionList))
+@router.get("/{scope:path}" + RD, openapi_extra=returns(RoleDefinitionList))
 async def list_role_definitions(_caller: CallerDep, scope: str = "") -> Response:
-    return listing(access.role_definitions())
+    return listing([role_definition_body(role) for role in access.role_definitions()])
 
 
-@router.get(RD + "/{guid}")
-@router.get("/{scope:path}" + RD + "/{guid}")
+@router.get(RD + "/{guid}", openapi_extra=returns(RoleDefinitionResource))
+@router.get("/{scope:path}" + RD + "/{guid}", openapi_extra=returns(RoleDefinitionResource))
 async def get_role_definition(guid: str, _caller: CallerDep, scope: str = "") -> Response:
-    for role in access.role_definitions():
-        if role["name"].lower() == guid.lower():
-            return arm(role)
-    raise NotFound(f"The role definition '{guid}' does not exist.", code="RoleDefinitionDoesNotExist")
+    return arm(role_definition_body(access.get_role_definition(guid)))
 
 
-@router.get(RA)
-@router.get("/{scope:path}" + RA)
+@router.get(RA, openapi_extra=returns(RoleAssignmentList))
+@router.get("/{scope:path}" + RA, openapi_extra=returns(RoleAssignmentList))
 async def list_assignments(ctx: Ctx, scope: str = "") -> Response:
-    return listing(await ctx.call(access.list_role_assignments, _scope(scope)))
+    return listing([assignment_body(r) for r in await ctx.call(access.list_role_assignments, _scope(scope))])
 
 
-@router.put(RA + "/{name}", openapi_extra=json_body(RoleAssignmentBody))
-@router.put("/{scope:path}" + RA + "/{name}", openapi_extra=json_body(RoleAssignmentBody))
+ASSIGNMENT_PUT = json_body(RoleAssignmentBody) | returns(RoleAssignmentResource)
+
+
+@router.put(RA + "/{name}", openapi_extra=ASSIGNMENT_PUT)
+@router.put("/{scope:path}" + RA + "/{name}", openapi_extra=ASSIGNMENT_PUT)
 async def put_assignment(request: Request, name: str, ctx: Ctx, scope: str = "") -> Response:
     body = await read_body(request, RoleAssignmentBody)
-    return put_response(*await ctx.call(access.put_role_assignment, _scope(scope), name, body))
+    return saved(await ctx.call(access.put_role_assignment, _scope(scope), name, body), assignment_body)
 
 
-@router.get(RA + "/{name}")
-@router.get("/{scope:path}" + RA + "/{name}")
+@router.get(RA + "/{name}", openapi_extra=returns(RoleAssignmentResource))
+@router.get("/{scope:path}" + RA + "/{name}", openapi_extra=returns(RoleAssignmentResource))
 async def get_assignment(name: str, ctx: Ctx, scope: str = "") -> Response:
-    return arm(await ctx.call(access.get_role_assignment, _scope(scope), name))
+    return arm(assignment_body(await ctx.call(access.get_role_assignment, _scope(scope), name)))
 
 
 @router.delete(RA + "/{name}")

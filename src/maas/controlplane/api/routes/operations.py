@@ -14,18 +14,21 @@ from maas.controlplane.api.deps import (
 )
 from maas.controlplane.api.errors import arm_error
 from maas.controlplane.api.openapi import returns
+from maas.controlplane.api.render import operation_body
 from maas.controlplane.services import operations, saas
-from maas.protocol.management.resources import ArmResource, ArmResourceList
+from maas.protocol.management.resources import ArmResource, ArmResourceList, OperationStatus
 
 router = APIRouter()
 LOC = "/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{location}"
 
 
-@router.get(LOC + "/mfeOperationsStatus/{operation}")
+@router.get(LOC + "/mfeOperationsStatus/{operation}", openapi_extra=returns(OperationStatus))
 async def operation_status(sub: str, location: str, operation: str, ctx: Ctx) -> Response:
-    status = await ctx.call(operations.get_operation, operation)
+    record = await ctx.call(operations.get_operation, operation)
     # Without Retry-After, azure-core waits 30 s before polling again.
-    return arm(status, headers={"Retry-After": "1"} if status["status"] == "InProgress" else None)
+    return arm(
+        operation_body(record), headers={"Retry-After": "1"} if record.status == "InProgress" else None
+    )
 
 
 @router.get(LOC + "/mfeOperationResults/{operation}")
@@ -36,12 +39,12 @@ async def operation_result(
     operation: str,
     ctx: Ctx,
 ) -> Response:
-    status = await ctx.call(operations.get_operation, operation)
-    if status["status"] == "InProgress":
+    record = await ctx.call(operations.get_operation, operation)
+    if record.status == "InProgress":
         return Response(status_code=202, headers={"Location": str(request.url), "Retry-After": "1"})
-    if status["status"] == "Succeeded":
+    if record.status == "Succeeded":
         return Response(status_code=204)
-    error = status.get("error") or {}
+    error = record.error or {}
     return arm_error(400, error.get("code", "OperationFailed"), error.get("message", "The operation failed."))
 
 

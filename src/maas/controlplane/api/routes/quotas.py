@@ -11,20 +11,23 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from maas.controlplane.api.deps import Ctx, arm, json_body, read_body
+from maas.controlplane.api.openapi import returns
+from maas.controlplane.api.render import quota_body
 from maas.controlplane.api.routes.endpoints import EP
 from maas.controlplane.services import quotas
 from maas.protocol.management.quotas import QuotaBody
+from maas.protocol.management.resources import QuotaResource
 
 router = APIRouter()
 QUOTA = EP + "/providers/Microsoft.MaaS/quotas/default"
 
 
-@router.get(QUOTA)
+@router.get(QUOTA, openapi_extra=returns(QuotaResource))
 async def get_quota(sub: str, rg: str, ws: str, name: str, ctx: Ctx) -> Response:
-    return arm(await ctx.call(quotas.get_quota, sub, rg, ws, name))
+    return arm(quota_body(await ctx.call(quotas.get_quota, sub, rg, ws, name)))
 
 
-@router.put(QUOTA, openapi_extra=json_body(QuotaBody))
+@router.put(QUOTA, openapi_extra=json_body(QuotaBody) | returns(QuotaResource))
 async def set_quota(request: Request, sub: str, rg: str, ws: str, name: str, ctx: Ctx) -> Response:
     body = await read_body(request, QuotaBody)
-    return arm(await ctx.call(quotas.set_quota, sub, rg, ws, name, body))
+    return arm(quota_body(await ctx.call(quotas.set_quota, sub, rg, ws, name, body)))
