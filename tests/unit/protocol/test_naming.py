@@ -53,6 +53,7 @@ VALID: list[tuple[ResourceKind, str]] = [
     (K.OFFER, "o" * 128),
     (K.ROLE_ASSIGNMENT, GUID),
     (K.ROLE_ASSIGNMENT, GUID.upper()),
+    (K.ROLE_DEFINITION, GUID),
     (K.DEPLOYMENT, "Main"),
     (K.PRINCIPAL, "alice@example.com"),
     (K.PRINCIPAL, GUID),
@@ -120,6 +121,7 @@ INVALID: list[tuple[ResourceKind, str]] = [
     (K.ROLE_ASSIGNMENT, GUID.replace("-", "")),
     (K.ROLE_ASSIGNMENT, "{" + GUID + "}"),
     (K.ROLE_ASSIGNMENT, "g" + GUID[1:]),
+    (K.ROLE_DEFINITION, "not-a-guid"),
     (K.PRINCIPAL, ""),
     (K.PRINCIPAL, "@alice"),
     (K.PRINCIPAL, "p" * 129),
@@ -182,4 +184,4 @@ def test_non_string_name_is_rejected() -> None:
 def test_resource_kind_is_str_enum() -> None:
     assert ResourceKind("serverless_endpoint") is ResourceKind.SERVERLESS_ENDPOINT
     assert str(ResourceKind.WORKSPACE) == "workspace"
-    assert len(ResourceKind) == 13
+    assert len(ResourceKind) == 14

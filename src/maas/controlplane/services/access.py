@@ -1,4 +1,5 @@
-"""Who is calling and what they may do: principals, tokens, role assignments.
+"""Who is calling and what they may do: principals, tokens, role assignments (the roles they name,
+built-in or custom, are `role_definitions`).
 
 Every control-plane request goes through `authenticate` (bearer token → principal and grants)
 and then `Caller.require(action, scope)` with the action string Azure uses for that operation.
@@ -10,9 +11,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from maas.controlplane.domain.authz import BUILTIN_ROLES, Grant, RoleDefinition, find_builtin_role
+from maas.controlplane.domain.authz import Grant, RoleDefinition, find_builtin_role
 from maas.controlplane.domain.resources import Principal, PrincipalType
 from maas.controlplane.services.context import Caller, Saved, Services
+from maas.controlplane.services.role_definitions import grants_for, resolve_assignable
 from maas.controlplane.store.repository import Repository, RoleAssignmentRecord
 from maas.core.clock import utcnow
 from maas.core.crypto import new_token
@@ -27,12 +29,7 @@ ADMIN_NAME = "admin"
 
 
 def _grants(repo: Repository, principal: Principal) -> tuple[Grant, ...]:
-    grants: list[Grant] = []
-    for record in repo.role_assignments_for(principal.id):
-        role = find_builtin_role(record.role_definition_id)
-        if role is not None:
-            grants.append(Grant(scope=record.scope, role=role))
-    return tuple(grants)
+    return grants_for(repo, repo.role_assignments_for(principal.id))
 
 
 def authenticate(services: Services, authorization: str | None) -> Caller:
@@ -158,15 +155,9 @@ def put_role_assignment(
     validate_name(ResourceKind.ROLE_ASSIGNMENT, name)
     caller.require(f"{ROLE_ASSIGNMENTS}/write", scope)
     props = body.properties
-    role = find_builtin_role(props.role_definition_id)
-    if role is None:
-        raise BadRequest(
-            f"The role definition '{props.role_definition_id}' does not exist.",
-            code="RoleDefinitionDoesNotExist",
-            target="properties.roleDefinitionId",
-        )
     with services.db.write() as connection:
         repo = Repository(connection)
+        role = resolve_assignable(repo, props.role_definition_id, scope)
         if scope != "/" and repo.get(scope) is None:
             raise NotFound(f"The scope '{scope}' does not exist.", code="InvalidScope")
         principal = repo.principal(props.principal_id)
@@ -226,15 +217,3 @@ def delete_role_assignment(services: Services, caller: Caller, scope: str, name:
         repo.delete_role_assignment(assignment_id)
         repo.log_activity(caller.principal.id, f"{ROLE_ASSIGNMENTS}/delete", assignment_id, "Succeeded")
     return True
-
-
-def role_definitions() -> tuple[RoleDefinition, ...]:
-    """The role definitions every scope offers (the built-in roles)."""
-    return BUILTIN_ROLES
-
-
-def get_role_definition(guid: str) -> RoleDefinition:
-    for role in BUILTIN_ROLES:
-        if role.guid.lower() == guid.lower():
-            return role
-    raise NotFound(f"The role definition '{guid}' does not exist.", code="RoleDefinitionDoesNotExist")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from maas.controlplane.domain.authz import Permission, RoleDefinition
 from maas.controlplane.domain.resources import (
     Principal,
     PrincipalType,
@@ -325,6 +326,82 @@ class Repository:
         query = select(table).where((table.c.id == name_or_id) | (table.c.name == name_or_id))
         row = self.c.execute(query).mappings().first()
         return Principal(row["id"], row["name"], PrincipalType(row["principal_type"])) if row else None
+
+    # -- custom role definitions ---------------------------------------------------------------
+    def role_definition(self, guid: str) -> RoleDefinition | None:
+        row = self.c.execute(select(t.role_definitions).where(t.role_definitions.c.key == guid.lower()))
+        found = row.mappings().first()
+        return self._role_definition(found) if found else None
+
+    def role_definitions(self, guids: Sequence[str] | None = None) -> list[RoleDefinition]:
+        """Custom role definitions, all or those with these GUIDs, ordered by GUID."""
+        query = select(t.role_definitions).order_by(t.role_definitions.c.key)
+        if guids is not None:
+            query = query.where(t.role_definitions.c.key.in_([g.lower() for g in guids]))
+        return [self._role_definition(row) for row in self.c.execute(query).mappings()]
+
+    def role_definition_named(self, role_name: str) -> RoleDefinition | None:
+        query = select(t.role_definitions).where(t.role_definitions.c.role_name_key == role_name.lower())
+        found = self.c.execute(query).mappings().first()
+        return self._role_definition(found) if found else None
+
+    def put_role_definition(self, role: RoleDefinition, by: str) -> None:
+        """Insert or replace a custom role definition."""
+        now = utcnow()
+        values = {
+            "role_name": role.role_name,
+            "role_name_key": role.role_name.lower(),
+            "description": role.description,
+            "permissions": [
+                {
+                    "actions": list(p.actions),
+                    "notActions": list(p.not_actions),
+                    "dataActions": list(p.data_actions),
+                    "notDataActions": list(p.not_data_actions),
+                }
+                for p in role.permissions
+            ],
+            "assignable_scopes": list(role.assignable_scopes),
+            "updated_at": now,
+            "updated_by": by,
+        }
+        key = role.guid.lower()
+        table = t.role_definitions
+        if self.c.execute(select(table.c.key).where(table.c.key == key)).first() is None:
+            self.c.execute(
+                insert(table).values(key=key, guid=role.guid, created_at=now, created_by=by, **values)
+            )
+        else:
+            self.c.execute(update(table).where(table.c.key == key).values(**values))
+
+    def delete_role_definition(self, guid: str) -> None:
+        self.c.execute(delete(t.role_definitions).where(t.role_definitions.c.key == guid.lower()))
+
+    def role_definition_in_use(self, role_definition_id: str) -> bool:
+        """Whether any role assignment references this role (its tenant-form id, any case)."""
+        table = t.role_assignments
+        ids = {role_definition_id, role_definition_id.lower()}
+        query = select(table.c.key).where(table.c.role_definition_id.in_(ids))
+        return self.c.execute(query.limit(1)).first() is not None
+
+    @staticmethod
+    def _role_definition(row: RowMapping) -> RoleDefinition:
+        return RoleDefinition(
+            guid=row["guid"],
+            role_name=row["role_name"],
+            description=row["description"],
+            role_type="CustomRole",
+            permissions=tuple(
+                Permission(
+                    actions=tuple(p.get("actions", ())),
+                    not_actions=tuple(p.get("notActions", ())),
+                    data_actions=tuple(p.get("dataActions", ())),
+                    not_data_actions=tuple(p.get("notDataActions", ())),
+                )
+                for p in row["permissions"]
+            ),
+            assignable_scopes=tuple(row["assignable_scopes"]),
+        )
 
     # -- role assignments ----------------------------------------------------------------------
     def add_role_assignment(self, record: RoleAssignmentRecord) -> None:

@@ -125,6 +125,24 @@ role_assignments = Table(
     Index("ix_role_assignments_scope", "scope_key"),
 )
 
+# Custom role definitions (built-in roles live in code, `domain/authz.py`). `key` is the GUID in
+# lower case; `role_name_key` the lower-cased role name, unique as ARM makes role names.
+role_definitions = Table(
+    "role_definitions",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("guid", String(64), nullable=False),
+    Column("role_name", String(256), nullable=False),
+    Column("role_name_key", String(256), nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("permissions", JSON, nullable=False),
+    Column("assignable_scopes", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(256), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(256), nullable=False),
+)
+
 operations = Table(
     "operations",
     metadata,

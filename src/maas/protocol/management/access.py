@@ -1,4 +1,4 @@
-"""Bodies for principals and role assignments."""
+"""Bodies for principals, role assignments and (custom) role definitions."""
 
 from __future__ import annotations
 
@@ -34,3 +34,34 @@ class PrincipalProperties(ReadOnlyProperties):
 
 class PrincipalBody(ArmBody):
     properties: PrincipalProperties = Field(default_factory=PrincipalProperties)
+
+
+class PermissionBody(Strict):
+    """One `permissions[]` block of a role definition, in ARM's spelling."""
+
+    actions: list[str] = Field(default_factory=list, max_length=500)
+    not_actions: list[str] = Field(default_factory=list, alias="notActions", max_length=500)
+    data_actions: list[str] = Field(default_factory=list, alias="dataActions", max_length=500)
+    not_data_actions: list[str] = Field(default_factory=list, alias="notDataActions", max_length=500)
+    condition: Any = None
+    condition_version: Any = Field(default=None, alias="conditionVersion")
+
+
+class RoleDefinitionProperties(Strict):
+    """ARM's `RoleDefinitionProperties`: `type` (`roleType` in the SDKs) is read-only here, as
+    only custom roles can be written."""
+
+    role_name: str = Field(alias="roleName", min_length=1, max_length=256)
+    description: str = Field(default="", max_length=2048)
+    type: Any = None
+    role_type: Any = Field(default=None, alias="roleType")
+    permissions: list[PermissionBody] = Field(min_length=1, max_length=10)
+    assignable_scopes: list[str] = Field(alias="assignableScopes", min_length=1, max_length=100)
+    created_on: Any = Field(default=None, alias="createdOn")
+    updated_on: Any = Field(default=None, alias="updatedOn")
+    created_by: Any = Field(default=None, alias="createdBy")
+    updated_by: Any = Field(default=None, alias="updatedBy")
+
+
+class RoleDefinitionBody(ArmBody):
+    properties: RoleDefinitionProperties

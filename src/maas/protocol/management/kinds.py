@@ -20,7 +20,7 @@ from types import MappingProxyType
 from pydantic import BaseModel
 
 from maas.core import ids
-from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody
+from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody, RoleDefinitionBody
 from maas.protocol.management.accounts import AccountBody, ResourceGroupBody
 from maas.protocol.management.catalog import ModelVersionBody, RegistryBody
 from maas.protocol.management.deployments import DeploymentBody
@@ -124,7 +124,9 @@ PRINCIPAL = _kind("principal", ids.PRINCIPAL_TYPE, None, ResourceKind.PRINCIPAL,
 ROLE_ASSIGNMENT = _kind(
     "role assignment", ids.ROLE_ASSIGNMENT_TYPE, None, ResourceKind.ROLE_ASSIGNMENT, RoleAssignmentBody
 )
-ROLE_DEFINITION = _kind("role definition", ids.ROLE_DEFINITION_TYPE, None, None, None)
+ROLE_DEFINITION = _kind(
+    "role definition", ids.ROLE_DEFINITION_TYPE, None, ResourceKind.ROLE_DEFINITION, RoleDefinitionBody
+)
 
 KINDS: tuple[Kind, ...] = (
     SUBSCRIPTION,

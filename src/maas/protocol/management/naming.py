@@ -44,6 +44,7 @@ class ResourceKind(StrEnum):
     MODEL_VERSION = "model_version"
     OFFER = "offer"
     ROLE_ASSIGNMENT = "role_assignment"
+    ROLE_DEFINITION = "role_definition"
     DEPLOYMENT = "deployment"
     PRINCIPAL = "principal"
 
@@ -132,6 +133,12 @@ _RULES: Mapping[ResourceKind, _Rule] = MappingProxyType(
         # specs authorization: the role assignment name "can be any valid GUID"
         ResourceKind.ROLE_ASSIGNMENT: _rule(
             "role assignment name",
+            _GUID,
+            "be a GUID such as '00000000-0000-0000-0000-000000000000'",
+        ),
+        # specs authorization: a role definition's name is its GUID
+        ResourceKind.ROLE_DEFINITION: _rule(
+            "role definition name",
             _GUID,
             "be a GUID such as '00000000-0000-0000-0000-000000000000'",
         ),

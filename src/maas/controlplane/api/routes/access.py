@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from maas.controlplane.api.deps import (
-    CallerDep,
     Ctx,
     arm,
     deleted,
@@ -21,8 +20,8 @@ from maas.controlplane.api.deps import (
 )
 from maas.controlplane.api.openapi import returns
 from maas.controlplane.api.render import assignment_body, issued_body, principal_body, role_definition_body
-from maas.controlplane.services import access
-from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody
+from maas.controlplane.services import access, role_definitions
+from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody, RoleDefinitionBody
 from maas.protocol.management.resources import (
     PrincipalResource,
     RoleAssignmentList,
@@ -57,14 +56,37 @@ async def get_principal(name: str, ctx: Ctx) -> Response:
 
 @router.get(RD, openapi_extra=returns(RoleDefinitionList))
 @router.get("/{scope:path}" + RD, openapi_extra=returns(RoleDefinitionList))
-async def list_role_definitions(_caller: CallerDep, scope: str = "") -> Response:
-    return listing([role_definition_body(role) for role in access.role_definitions()])
+async def list_role_definitions(ctx: Ctx, scope: str = "") -> Response:
+    roles = await ctx.call(role_definitions.list_role_definitions, _scope(scope))
+    return listing([role_definition_body(role) for role in roles])
 
 
 @router.get(RD + "/{guid}", openapi_extra=returns(RoleDefinitionResource))
 @router.get("/{scope:path}" + RD + "/{guid}", openapi_extra=returns(RoleDefinitionResource))
-async def get_role_definition(guid: str, _caller: CallerDep, scope: str = "") -> Response:
-    return arm(role_definition_body(access.get_role_definition(guid)))
+async def get_role_definition(guid: str, ctx: Ctx, scope: str = "") -> Response:
+    return arm(
+        role_definition_body(await ctx.call(role_definitions.get_role_definition, _scope(scope), guid))
+    )
+
+
+DEFINITION_PUT = json_body(RoleDefinitionBody) | returns(RoleDefinitionResource)
+
+
+@router.put(RD + "/{guid}", openapi_extra=DEFINITION_PUT)
+@router.put("/{scope:path}" + RD + "/{guid}", openapi_extra=DEFINITION_PUT)
+async def put_role_definition(request: Request, guid: str, ctx: Ctx, scope: str = "") -> Response:
+    """ARM answers 201 to every successful PUT of a role definition, update included."""
+    body = await read_body(request, RoleDefinitionBody)
+    result = await ctx.call(role_definitions.put_role_definition, _scope(scope), guid, body)
+    return arm(role_definition_body(result.resource), 201)
+
+
+@router.delete(RD + "/{guid}", openapi_extra=returns(RoleDefinitionResource))
+@router.delete("/{scope:path}" + RD + "/{guid}", openapi_extra=returns(RoleDefinitionResource))
+async def delete_role_definition(guid: str, ctx: Ctx, scope: str = "") -> Response:
+    """200 with the deleted role, or 204 when there was none."""
+    role = await ctx.call(role_definitions.delete_role_definition, _scope(scope), guid)
+    return deleted() if role is None else arm(role_definition_body(role))
 
 
 @router.get(RA, openapi_extra=returns(RoleAssignmentList))
