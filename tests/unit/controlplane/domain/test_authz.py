@@ -351,3 +351,65 @@ def test_no_grants_and_generators() -> None:
     assert not is_allowed([], "Microsoft.X/read", SUB)
     assert not is_data_allowed([], "Microsoft.X/read", SUB)
     assert is_allowed((g for g in [grant("Reader")]), "Microsoft.X/y/read", RG)
+
+
+# --- custom roles: checked exactly as built-ins ------------------------------------------------
+
+SEED_ROLE = RoleDefinition(
+    "c0ffee00-0000-4000-8000-000000000001",
+    "Permissions required to subscribe to model offerings",
+    "",
+    "CustomRole",
+    (
+        Permission(
+            actions=(
+                "Microsoft.SaaS/resources/read",
+                "Microsoft.SaaS/resources/write",
+                f"{MLS}/workspaces/marketplaceModelSubscriptions/*",
+                f"{MLS}/workspaces/serverlessEndpoints/*",
+            ),
+            not_actions=(f"{MLS}/workspaces/serverlessEndpoints/regenerateKeys/action",),
+            data_actions=("Microsoft.MachineLearningServices/workspaces/serverlessEndpoints/*",),
+        ),
+    ),
+    (SUB,),
+)
+
+
+@pytest.mark.parametrize(
+    ("action", "allowed"),
+    [
+        (f"{MLS}/workspaces/serverlessEndpoints/write", True),
+        (f"{MLS}/workspaces/serverlessEndpoints/listKeys/action", True),
+        (f"{MLS}/WORKSPACES/serverlessendpoints/READ", True),
+        (f"{MLS}/workspaces/marketplaceModelSubscriptions/delete", True),
+        ("Microsoft.SaaS/resources/read", True),
+        (f"{MLS}/workspaces/serverlessEndpoints/regenerateKeys/action", False),  # notActions
+        ("Microsoft.SaaS/resources/delete", False),
+        (f"{MLS}/workspaces/read", False),
+        (f"{MLS}/workspaces/connections/write", False),
+    ],
+)
+def test_custom_role_actions_and_not_actions(action: str, allowed: bool) -> None:
+    assert is_allowed([Grant(RG, SEED_ROLE)], action, WS) is allowed
+
+
+def test_custom_role_data_actions_are_not_control_plane_actions() -> None:
+    grants = [Grant(SUB, SEED_ROLE)]
+    assert is_data_allowed(grants, f"{MLS}/workspaces/serverlessEndpoints/chat/action", WS)
+    assert not is_data_allowed(grants, "Microsoft.SaaS/resources/read", WS)
+    assert not is_allowed([Grant(RG, SEED_ROLE)], "Microsoft.SaaS/resources/read", SUB)  # not above RG
+
+
+def test_a_second_custom_role_gives_back_what_notactions_took() -> None:
+    keys = RoleDefinition(
+        "c0ffee00-0000-4000-8000-000000000002",
+        "Key rotator",
+        "",
+        "CustomRole",
+        (Permission(actions=(f"{MLS}/workspaces/*/regenerateKeys/action",)),),
+        (SUB,),
+    )
+    action = f"{MLS}/workspaces/serverlessEndpoints/regenerateKeys/action"
+    assert not is_allowed([Grant(SUB, SEED_ROLE)], action, WS)
+    assert is_allowed([Grant(SUB, SEED_ROLE), Grant(WS, keys)], action, WS)
