@@ -407,3 +407,60 @@ def test_role_assignment_create_and_list(server: RunningServer, home: Path) -> N
         "role", "assignment", "create", "--assignee", "alice", "--role", "Wizard", "--scope", scope
     )
     assert unknown.code == 2 and "Wizard" in unknown.err
+
+
+def test_role_definition_create_list_show_update_and_delete(server: RunningServer, home: Path) -> None:
+    """`maas role definition …` as `az role definition …`: az's file format in, ARM's shape out."""
+    sign_in(server)
+    with server.client() as http:
+        response = http.put(
+            "/providers/Microsoft.MaaS/principals/bea", json={}, params={"api-version": "2022-04-01"}
+        )
+        assert response.status_code in (200, 201), response.text
+    sub_scope = f"/subscriptions/{SUB}"
+    definition = {
+        "Name": "Endpoint reader",
+        "IsCustom": True,
+        "Description": "Reads serverless endpoints.",
+        "Actions": ["Microsoft.MachineLearningServices/workspaces/serverlessEndpoints/read"],
+        "NotActions": [],
+        "DataActions": [],
+        "NotDataActions": [],
+        "AssignableScopes": [sub_scope],
+    }
+    created = ok("role", "definition", "create", "--role-definition", json.dumps(definition)).json()
+    assert isinstance(created, dict) and created["properties"]["type"] == "CustomRole"
+    guid = created["name"]
+    listed = ok("role", "definition", "list", "--custom-role-only").json()  # the default subscription
+    assert isinstance(listed, list) and [r["name"] for r in listed] == [guid]
+    everything = ok("role", "definition", "list", "--name", "owner").json()
+    assert isinstance(everything, list) and everything[0]["properties"]["roleName"] == "Owner"
+
+    # update: the file `show` printed, edited (found by its GUID), or az's file (found by name)
+    shown = ok("role", "definition", "show", "-n", "endpoint reader").json()
+    assert shown == created
+    assert isinstance(shown, dict)
+    shown["properties"]["permissions"][0]["actions"].append(
+        "Microsoft.MachineLearningServices/workspaces/serverlessEndpoints/listKeys/action"
+    )
+    (home / "role.json").write_text(json.dumps(shown))
+    updated = ok("role", "definition", "update", "--role-definition", str(home / "role.json")).json()
+    assert isinstance(updated, dict) and len(updated["properties"]["permissions"][0]["actions"]) == 2
+    definition["Description"] = "Reads serverless endpoints, again."
+    again = ok("role", "definition", "update", "--role-definition", json.dumps(definition)).json()
+    assert isinstance(again, dict) and again["name"] == guid
+    assert again["properties"]["description"] == "Reads serverless endpoints, again."
+
+    # assigned by name; delete is refused while it is assigned
+    scope = f"{sub_scope}/resourceGroups/{RG}"
+    assignment = ok(
+        "role", "assignment", "create", "--assignee", "bea", "--role", "Endpoint reader", "--scope", scope
+    ).json()
+    assert isinstance(assignment, dict)
+    refused = maas("role", "definition", "delete", "-n", "Endpoint reader")
+    assert refused.code != 0 and "RoleDefinitionHasAssignments" in refused.err
+    ok("role", "assignment", "delete", "--ids", str(assignment["id"]))
+    ok("role", "definition", "delete", "-n", "Endpoint reader")
+    assert ok("role", "definition", "list", "--custom-role-only").json() == []
+    missing = maas("role", "definition", "create", "--role-definition", str(home / "nope.json"))
+    assert missing.code == 2 and "nope.json" in missing.err

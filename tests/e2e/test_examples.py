@@ -25,6 +25,7 @@ USED = {
     "connection.yml",
     "subscription-template.json",
     "endpoint-template.json",
+    "custom-role.json",
 }
 SUB = "00000000-0000-0000-0000-0000000e8a01"
 CHAT = "azureml://registries/maas/models/maas-tiny-chat"
@@ -109,3 +110,19 @@ def test_the_examples_create_what_they_say(server: RunningServer) -> None:
         model="maas-tiny-chat", messages=[{"role": "user", "content": "hi"}], max_tokens=4
     )
     assert reply.usage is not None and reply.usage.completion_tokens > 0
+
+
+def test_the_custom_role_example_defines_the_seeds_role(server: RunningServer) -> None:
+    """`custom-role.json` is the seed's "Permissions required to subscribe to model offerings" in
+    the file format `az role definition create` takes, for the README's subscription."""
+    ok("login", "--url", server.url, "--token", server.token)
+    scope = "/subscriptions/00000000-0000-0000-0000-000000000001"
+    ok("account", "create", "--subscription", scope.rsplit("/", 1)[1], "--payment-method", "CreditCard")
+    created = json.loads(ok("role", "definition", "create", "--role-definition", example("custom-role.json")))
+    source = json.loads((EXAMPLES / "custom-role.json").read_text())
+    assert created["properties"]["type"] == "CustomRole"
+    assert created["properties"]["roleName"] == source["Name"]
+    assert created["properties"]["permissions"][0]["actions"] == source["Actions"]
+    assert created["properties"]["assignableScopes"] == [scope]
+    shown = json.loads(ok("role", "definition", "show", "-n", source["Name"], "--scope", scope))
+    assert shown == created

@@ -1,5 +1,6 @@
-"""`maas role assignment create|list|delete` and `maas role definition list` (`az role`), over
-the Microsoft.Authorization routes. Roles are given by name ("Azure AI Developer") or GUID."""
+"""`maas role assignment create|list|delete` (`az role assignment`), over the
+Microsoft.Authorization routes, and the `maas role definition` group (`role_definitions.py`).
+Roles are given by name ("Azure AI Developer", or a custom role's) or GUID."""
 
 from __future__ import annotations
 
@@ -10,18 +11,16 @@ import typer
 
 from maas.cli.connection import Connection, connected
 from maas.cli.options import GroupOpt, SubOpt
-from maas.cli.output import fail, printed, required
+from maas.cli.output import printed, required
+from maas.cli.role_definitions import API_VERSION, definition_app, find_role
 from maas.sdk import ArmClient, HttpResponseError
 
 role_app = typer.Typer(help="Role-based access: definitions and assignments.", no_args_is_help=True)
 assignment_app = typer.Typer(help="Who holds which role at which scope.", no_args_is_help=True)
-definition_app = typer.Typer(help="The built-in roles.", no_args_is_help=True)
 role_app.add_typer(assignment_app, name="assignment")
 role_app.add_typer(definition_app, name="definition")
 
 RA = "/providers/Microsoft.Authorization/roleAssignments"
-RD = "/providers/Microsoft.Authorization/roleDefinitions"
-API_VERSION = "2022-04-01"
 ScopeOpt = Annotated[
     str | None, typer.Option("--scope", help="/, /subscriptions/S, …/resourceGroups/G or a workspace id.")
 ]
@@ -41,16 +40,6 @@ def _prefix(scope: str) -> str:
     return "" if scope == "/" else scope
 
 
-def find_role(client: ArmClient, role: str) -> dict[str, Any]:
-    roles = list(client.list(RD, api_version=API_VERSION))
-    wanted = role.rsplit("/", 1)[-1].lower()
-    for item in roles:
-        if wanted in (str(item.get("name", "")).lower(), str(item["properties"].get("roleName", "")).lower()):
-            return item
-    names = ", ".join(sorted(str(item["properties"].get("roleName")) for item in roles))
-    fail(f"(RoleDefinitionDoesNotExist) No role named '{role}'. Roles: {names}.", 2)
-
-
 def principal_id(client: ArmClient, assignee: str) -> str:
     """A principal's id from its name (assignments store the id); the input when unknown."""
     try:
@@ -58,14 +47,6 @@ def principal_id(client: ArmClient, assignee: str) -> str:
     except HttpResponseError:
         return assignee
     return str(principal.get("properties", {}).get("principalId") or assignee)
-
-
-@definition_app.command("list")
-@connected
-@printed
-def definition_list(connection: Connection) -> Any:
-    """The roles that can be assigned."""
-    return list(connection.arm().list(RD, api_version=API_VERSION))
 
 
 @assignment_app.command("create")
@@ -83,7 +64,7 @@ def create(
     """Grant a role to a principal at a scope."""
     where = _scope(connection, scope, subscription, resource_group)
     client = connection.arm()
-    definition = find_role(client, role)
+    definition = find_role(client, role, where)
     properties: dict[str, Any] = {"roleDefinitionId": definition["id"], "principalId": assignee}
     if description:
         properties["description"] = description
@@ -110,7 +91,7 @@ def list_(
         principals = {assignee.lower(), principal_id(client, assignee).lower()}
         items = [i for i in items if str(i["properties"].get("principalId", "")).lower() in principals]
     if role:
-        role_id = str(find_role(client, role)["id"]).lower()
+        role_id = str(find_role(client, role, where)["id"]).lower()
         items = [i for i in items if str(i["properties"].get("roleDefinitionId", "")).lower() == role_id]
     return items
 
