@@ -23,6 +23,8 @@ MODEL_VERSION_TYPE = f"{ML}/registries/models/versions"
 SAAS_TYPE = "Microsoft.SaaS/resources"
 OFFER_TYPE = "Microsoft.MaaS/offers"
 PRINCIPAL_TYPE = "Microsoft.MaaS/principals"
+USER_TYPE = "Microsoft.MaaS/users"
+SERVICE_PRINCIPAL_TYPE = "Microsoft.MaaS/servicePrincipals"
 SUBSCRIPTION_TYPE = "Microsoft.Resources/subscriptions"
 RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
 ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
@@ -73,6 +75,18 @@ def offer_id(name: str) -> str:
 
 def principal_id(name: str) -> str:
     return f"/providers/{PRINCIPAL_TYPE}/{name}"
+
+
+def user_id(user_principal_name: str) -> str:
+    return f"/providers/{USER_TYPE}/{user_principal_name}"
+
+
+def service_principal_id(app_id: str) -> str:
+    return f"/providers/{SERVICE_PRINCIPAL_TYPE}/{app_id}"
+
+
+def tenant_id(tenant: str) -> str:
+    return f"/tenants/{tenant}"
 
 
 _MODEL_ID = re.compile(

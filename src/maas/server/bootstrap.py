@@ -4,7 +4,10 @@ The secret lives in `<data-dir>/secret` (mode 0600) unless `MAAS_SECRET` is set;
 that shares a database must share the secret (it encrypts endpoint keys and digests tokens).
 The admin principal's token is `MAAS_ADMIN_TOKEN` when set (setting it later replaces the old
 one); otherwise it is generated on first start, printed once, and kept in
-`<data-dir>/admin-token` (mode 0600) for the operator who missed it.
+`<data-dir>/admin-token` (mode 0600) for the operator who missed it. The admin is also the
+directory user `admin`, whose password is that token until an operator sets one. The tenant id
+(a GUID made at first start) is kept in the database, so every process that shares it agrees,
+and copied to `<data-dir>/tenant-id` for the operator.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import SecretStr
 
 from maas.controlplane.services.access import ensure_admin
 from maas.controlplane.services.context import Services
+from maas.controlplane.services.directory import ensure_admin_user, ensure_tenant
 from maas.controlplane.store.database import Database
 from maas.core.crypto import Vault
 from maas.core.settings import Settings
@@ -29,6 +33,7 @@ from maas.server.defaults import install_default_models
 class Prepared:
     settings: Settings
     generated_admin_token: str | None
+    tenant_id: str
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -57,6 +62,10 @@ def prepare(settings: Settings) -> Prepared:
         services = Services(db=database, vault=Vault(settings.secret.get_secret_value()), settings=settings)
         token = settings.admin_token.get_secret_value() if settings.admin_token else None
         generated = ensure_admin(services, token)
+        ensure_admin_user(services)
+        tenant = ensure_tenant(services)
+        # A copy for the operator (the database is the source, as processes may share it).
+        (settings.data_dir / "tenant-id").write_text(tenant + "\n")
         if settings.default_models:
             install_default_models(services)
         if token is not None:  # the environment's token replaced any generated one
@@ -66,4 +75,4 @@ def prepare(settings: Settings) -> Prepared:
             _write_private(settings.data_dir / "admin-token", generated + "\n")
     finally:
         database.dispose()
-    return Prepared(settings, generated)
+    return Prepared(settings, generated, tenant)

@@ -35,6 +35,7 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
         where = settings.data_dir / "admin-token"
         hint = f"$(cat {where})" if where.exists() and not settings.admin_token else "$MAAS_ADMIN_TOKEN"
         echo(f"  admin token:    {hint}")
+    echo(f"  tenant:         {prepared.tenant_id}  (the admin signs in as user 'admin'; see `maas ad`)")
     echo(f"  e.g. curl -H 'Authorization: Bearer <token>' {settings.base_url}/subscriptions")
     uvicorn.run(
         create_server_app(settings),

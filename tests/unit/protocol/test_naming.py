@@ -59,6 +59,10 @@ VALID: list[tuple[ResourceKind, str]] = [
     (K.PRINCIPAL, GUID),
     (K.PRINCIPAL, "svc.bot_1"),
     (K.PRINCIPAL, "p" * 128),
+    (K.USER, "alice@contoso.example"),
+    (K.USER, "admin"),
+    (K.SERVICE_PRINCIPAL, GUID),
+    (K.SERVICE_PRINCIPAL, GUID.upper()),
 ]
 
 INVALID: list[tuple[ResourceKind, str]] = [
@@ -126,6 +130,11 @@ INVALID: list[tuple[ResourceKind, str]] = [
     (K.PRINCIPAL, "@alice"),
     (K.PRINCIPAL, "p" * 129),
     (K.PRINCIPAL, "a b"),
+    (K.USER, ""),
+    (K.USER, "@alice"),
+    (K.USER, "a/b"),
+    (K.SERVICE_PRINCIPAL, "my-app"),
+    (K.SERVICE_PRINCIPAL, GUID[:-1]),
 ]
 
 
@@ -184,4 +193,4 @@ def test_non_string_name_is_rejected() -> None:
 def test_resource_kind_is_str_enum() -> None:
     assert ResourceKind("serverless_endpoint") is ResourceKind.SERVERLESS_ENDPOINT
     assert str(ResourceKind.WORKSPACE) == "workspace"
-    assert len(ResourceKind) == 14
+    assert len(ResourceKind) == 16

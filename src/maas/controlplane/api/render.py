@@ -14,12 +14,25 @@ from __future__ import annotations
 from typing import Any
 
 from maas.controlplane.domain.authz import RoleDefinition
+from maas.controlplane.domain.credentials import ClientSecret
+from maas.controlplane.domain.directory import DirectoryUser, ServicePrincipal
 from maas.controlplane.domain.resources import Principal, Resource
 from maas.controlplane.services.access import Issued
+from maas.controlplane.services.directory import AddedPassword
 from maas.controlplane.services.quotas import QuotaState, quota_id
 from maas.controlplane.store.repository import OperationRecord, RoleAssignmentRecord
 from maas.core.clock import isoformat
-from maas.core.ids import PRINCIPAL_TYPE, ROLE_ASSIGNMENT_TYPE, ROLE_DEFINITION_TYPE, principal_id
+from maas.core.ids import (
+    PRINCIPAL_TYPE,
+    ROLE_ASSIGNMENT_TYPE,
+    ROLE_DEFINITION_TYPE,
+    SERVICE_PRINCIPAL_TYPE,
+    USER_TYPE,
+    principal_id,
+    service_principal_id,
+    tenant_id,
+    user_id,
+)
 
 
 def generic_body(resource: Resource) -> dict[str, Any]:
@@ -75,6 +88,65 @@ def principal_body(principal: Principal, token: str | None = None) -> dict[str, 
 
 def issued_body(issued: Issued) -> dict[str, Any]:
     return principal_body(issued.principal, issued.token)
+
+
+def user_body(user: DirectoryUser) -> dict[str, Any]:
+    """A directory user (`UserResource`); never its password or hash."""
+    upn = user.user_principal_name
+    return {
+        "id": user_id(upn),
+        "name": upn,
+        "type": USER_TYPE,
+        "properties": {
+            "principalId": user.principal.id,
+            "userPrincipalName": upn,
+            "displayName": user.display_name,
+            "accountEnabled": user.enabled,
+            "passwordSet": user.password_hash is not None,
+            "createdDateTime": isoformat(user.created_at),
+        },
+    }
+
+
+def password_credential_body(credential: ClientSecret, secret_text: str | None = None) -> dict[str, Any]:
+    """A client secret (`PasswordCredential`): its text only in the answer that made it."""
+    body: dict[str, Any] = {
+        "keyId": credential.key_id,
+        "displayName": credential.display_name,
+        "hint": credential.hint,
+        "startDateTime": isoformat(credential.start),
+        "endDateTime": isoformat(credential.end),
+    }
+    if secret_text is not None:
+        body["secretText"] = secret_text
+    return body
+
+
+def service_principal_body(sp: ServicePrincipal, tenant: str) -> dict[str, Any]:
+    """A service principal (`ServicePrincipalResource`); its secrets' hints, never their text."""
+    return {
+        "id": service_principal_id(sp.app_id),
+        "name": sp.app_id,
+        "type": SERVICE_PRINCIPAL_TYPE,
+        "properties": {
+            "principalId": sp.principal.id,
+            "appId": sp.app_id,
+            "displayName": sp.display_name,
+            "accountEnabled": sp.enabled,
+            "appOwnerOrganizationId": tenant,
+            "passwordCredentials": [password_credential_body(c) for c in sp.secrets],
+        },
+    }
+
+
+def added_password_body(added: AddedPassword) -> dict[str, Any]:
+    """`addPassword`'s answer (`PasswordCredential`): the secret's text, shown this once."""
+    return password_credential_body(added.credential, added.secret_text)
+
+
+def tenant_body(tenant: str) -> dict[str, Any]:
+    """This installation's tenant (`TenantResource`), as ARM's `GET /tenants` lists one."""
+    return {"id": tenant_id(tenant), "tenantId": tenant, "tenantCategory": "Home", "displayName": "MaaS"}
 
 
 def assignment_body(record: RoleAssignmentRecord) -> dict[str, Any]:

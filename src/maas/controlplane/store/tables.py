@@ -102,9 +102,55 @@ principals = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(128), nullable=False, unique=True),
     Column("principal_type", String(32), nullable=False),
-    Column("token_digest", String(64), nullable=False, unique=True),
+    # A static bearer token (the admin's, `Microsoft.MaaS/principals`); none for directory users
+    # and service principals, who sign in with a password or a client secret.
+    Column("token_digest", String(64), nullable=True, unique=True),
     Column("disabled", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# -- the directory (one tenant per installation) ---------------------------------------------
+# A user or a service principal is a row of `principals` (its object id, its enabled flag, what
+# role assignments name) plus a row here. Passwords and client secrets are argon2id hashes.
+installation = Table(
+    "installation",
+    metadata,
+    Column("name", String(64), primary_key=True),  # "tenantId"
+    Column("value", String(256), nullable=False),
+)
+
+directory_users = Table(
+    "directory_users",
+    metadata,
+    Column("principal_id", String(64), primary_key=True),
+    Column("upn_key", String(128), nullable=False, unique=True),  # lower case: UPNs match so
+    Column("user_principal_name", String(128), nullable=False),
+    Column("display_name", String(256), nullable=False),
+    Column("password_hash", String(256), nullable=True),  # none: the admin until a password is set
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+service_principals = Table(
+    "service_principals",
+    metadata,
+    Column("principal_id", String(64), primary_key=True),
+    Column("app_id", String(64), nullable=False, unique=True),
+    Column("display_name", String(256), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+client_secrets = Table(
+    "client_secrets",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("principal_id", String(64), nullable=False),
+    Column("display_name", String(256), nullable=True),
+    Column("hint", String(8), nullable=False),
+    Column("secret_hash", String(256), nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Index("ix_client_secrets_principal", "principal_id"),
 )
 
 role_assignments = Table(

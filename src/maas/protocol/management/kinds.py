@@ -24,6 +24,7 @@ from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody, R
 from maas.protocol.management.accounts import AccountBody, ResourceGroupBody
 from maas.protocol.management.catalog import ModelVersionBody, RegistryBody
 from maas.protocol.management.deployments import DeploymentBody
+from maas.protocol.management.directory import ServicePrincipalBody, UserBody
 from maas.protocol.management.endpoints import EndpointBody
 from maas.protocol.management.marketplace import MarketplaceSubscriptionBody, OfferBody
 from maas.protocol.management.naming import ResourceKind
@@ -127,6 +128,14 @@ ROLE_ASSIGNMENT = _kind(
 ROLE_DEFINITION = _kind(
     "role definition", ids.ROLE_DEFINITION_TYPE, None, ResourceKind.ROLE_DEFINITION, RoleDefinitionBody
 )
+USER = _kind("user", ids.USER_TYPE, None, ResourceKind.USER, UserBody)
+SERVICE_PRINCIPAL = _kind(
+    "service principal",
+    ids.SERVICE_PRINCIPAL_TYPE,
+    None,
+    ResourceKind.SERVICE_PRINCIPAL,
+    ServicePrincipalBody,
+)
 
 KINDS: tuple[Kind, ...] = (
     SUBSCRIPTION,
@@ -144,6 +153,8 @@ KINDS: tuple[Kind, ...] = (
     PRINCIPAL,
     ROLE_ASSIGNMENT,
     ROLE_DEFINITION,
+    USER,
+    SERVICE_PRINCIPAL,
 )
 _BY_TYPE = MappingProxyType({k.arm_type.lower(): k for k in KINDS})
 
@@ -159,6 +170,8 @@ _ACTION_WORDS = (
     "mfeOperationResults",
     "quotas",
     "query",
+    "addPassword",
+    "tenants",
 )
 _OTHER_NAMESPACES = ("Microsoft.CostManagement",)
 

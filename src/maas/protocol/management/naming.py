@@ -47,6 +47,8 @@ class ResourceKind(StrEnum):
     ROLE_DEFINITION = "role_definition"
     DEPLOYMENT = "deployment"
     PRINCIPAL = "principal"
+    USER = "user"
+    SERVICE_PRINCIPAL = "service_principal"
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,18 @@ _RULES: Mapping[ResourceKind, _Rule] = MappingProxyType(
             r"[a-zA-Z0-9][a-zA-Z0-9._@-]{0,127}",
             "start with a letter or digit and contain only letters, digits, '.', '_', '@' "
             "and '-', 1 to 128 characters",
+        ),
+        ResourceKind.USER: _rule(
+            "user principal name",
+            r"[a-zA-Z0-9][a-zA-Z0-9._@-]{0,127}",
+            "start with a letter or digit and contain only letters, digits, '.', '_', '@' "
+            "and '-', 1 to 128 characters",
+        ),
+        # az ad sp: the application id is a GUID
+        ResourceKind.SERVICE_PRINCIPAL: _rule(
+            "application id",
+            _GUID,
+            "be a GUID such as '00000000-0000-0000-0000-000000000000'",
         ),
     }
 )

@@ -20,13 +20,20 @@ __all__ = [
     "GenericResource",
     "GenericResourceList",
     "OperationStatus",
+    "PasswordCredential",
     "PrincipalResource",
     "QuotaResource",
     "RoleAssignmentList",
     "RoleAssignmentResource",
     "RoleDefinitionList",
     "RoleDefinitionResource",
+    "ServicePrincipalList",
+    "ServicePrincipalResource",
     "SystemData",
+    "TenantList",
+    "TenantResource",
+    "UserList",
+    "UserResource",
 ]
 
 
@@ -142,6 +149,64 @@ class RoleDefinitionResource(_Envelope):
 
 class RoleDefinitionList(_Response):
     value: list[RoleDefinitionResource]
+
+
+class UserProperties(_Response):
+    principal_id: str = Field(alias="principalId")
+    user_principal_name: str = Field(alias="userPrincipalName")
+    display_name: str = Field(alias="displayName")
+    account_enabled: bool = Field(alias="accountEnabled")
+    password_set: bool = Field(alias="passwordSet")  # false: the admin's token is its password
+    created_date_time: str = Field(alias="createdDateTime")
+
+
+class UserResource(_Envelope):
+    properties: UserProperties
+
+
+class UserList(_Response):
+    value: list[UserResource]
+
+
+class PasswordCredential(_Response):
+    """A client secret as Graph shows one; `secretText` only in the answer that made it."""
+
+    key_id: str = Field(alias="keyId")
+    display_name: str | None = Field(alias="displayName")
+    hint: str
+    start_date_time: str = Field(alias="startDateTime")
+    end_date_time: str = Field(alias="endDateTime")
+    secret_text: str | None = Field(default=None, alias="secretText")
+
+
+class ServicePrincipalProperties(_Response):
+    principal_id: str = Field(alias="principalId")
+    app_id: str = Field(alias="appId")
+    display_name: str = Field(alias="displayName")
+    account_enabled: bool = Field(alias="accountEnabled")
+    app_owner_organization_id: str = Field(alias="appOwnerOrganizationId")  # the tenant
+    password_credentials: list[PasswordCredential] = Field(alias="passwordCredentials")
+
+
+class ServicePrincipalResource(_Envelope):
+    properties: ServicePrincipalProperties
+
+
+class ServicePrincipalList(_Response):
+    value: list[ServicePrincipalResource]
+
+
+class TenantResource(_Response):
+    """ARM's `GET /tenants` item: this installation's one tenant."""
+
+    id: str
+    tenant_id: str = Field(alias="tenantId")
+    tenant_category: str = Field(alias="tenantCategory")
+    display_name: str = Field(alias="displayName")
+
+
+class TenantList(_Response):
+    value: list[TenantResource]
 
 
 class QuotaChangeEntry(_Response):
