@@ -15,6 +15,7 @@ import typer
 from maas.cli.account import account_app, configure, login, logout
 from maas.cli.connections import connection_app
 from maas.cli.deployments import deployment_app
+from maas.cli.directory import ad_app
 from maas.cli.endpoints import endpoint_app
 from maas.cli.groups import group_app, workspace_app
 from maas.cli.marketplace import marketplace_app
@@ -46,6 +47,7 @@ app.add_typer(group_app, name="group")
 app.add_typer(deployment_app, name="deployment")
 app.add_typer(resource_app, name="resource")
 app.add_typer(role_app, name="role")
+app.add_typer(ad_app, name="ad")
 app.add_typer(model_app, name="model")
 app.add_typer(offer_app, name="offer")
 app.add_typer(pool_app, name="pool")

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from maas.controlplane.api.render import (
     account_body,
+    added_password_body,
     arm_body,
     assignment_body,
     generic_body,
@@ -17,9 +18,15 @@ from maas.controlplane.api.render import (
     principal_body,
     quota_body,
     role_definition_body,
+    service_principal_body,
+    tenant_body,
+    user_body,
 )
 from maas.controlplane.domain.authz import BUILTIN_ROLES
+from maas.controlplane.domain.credentials import ClientSecret
+from maas.controlplane.domain.directory import DirectoryUser, ServicePrincipal
 from maas.controlplane.domain.resources import Principal, PrincipalType, ProvisioningState, Quota, Resource
+from maas.controlplane.services.directory import AddedPassword
 from maas.controlplane.services.quotas import QuotaState
 from maas.controlplane.store.repository import OperationRecord, QuotaChange, RoleAssignmentRecord
 from maas.protocol.management.resources import (
@@ -27,10 +34,14 @@ from maas.protocol.management.resources import (
     ArmResource,
     GenericResource,
     OperationStatus,
+    PasswordCredential,
     PrincipalResource,
     QuotaResource,
     RoleAssignmentResource,
     RoleDefinitionResource,
+    ServicePrincipalResource,
+    TenantResource,
+    UserResource,
 )
 
 WHEN = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
@@ -113,9 +124,20 @@ CHANGE = QuotaChange(
 )
 
 
+USER = DirectoryUser(Principal("oid", "alice", PrincipalType.USER), "alice", "Alice", None, True, WHEN, WHEN)
+SECRET = ClientSecret("kid", "oid2", None, "abc", "$argon2id$...", WHEN, WHEN)
+SP = ServicePrincipal(
+    Principal("oid2", "app", PrincipalType.SERVICE_PRINCIPAL), "app", "ci", True, WHEN, (SECRET,)
+)
+
+
 @pytest.mark.parametrize(
     ("body", "model"),
     [
+        (user_body(USER), UserResource),
+        (service_principal_body(SP, "tenant"), ServicePrincipalResource),
+        (added_password_body(AddedPassword(SP, SECRET, "abcdef", "tenant")), PasswordCredential),
+        (tenant_body("tenant"), TenantResource),
         (principal_body(PRINCIPAL), PrincipalResource),
         (principal_body(PRINCIPAL, "token-shown-once"), PrincipalResource),
         (assignment_body(ASSIGNMENT), RoleAssignmentResource),
