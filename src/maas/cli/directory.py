@@ -16,8 +16,9 @@ import typer
 
 from maas.cli.connection import Connection, connected
 from maas.cli.output import fail, printed
-from maas.cli.roles import API_VERSION as RBAC_API_VERSION
-from maas.cli.roles import RA, find_role
+from maas.cli.role_definitions import API_VERSION as RBAC_API_VERSION
+from maas.cli.role_definitions import find_role
+from maas.cli.roles import RA
 from maas.sdk import ArmClient, HttpResponseError
 
 ad_app = typer.Typer(help="The directory: users and service principals (az ad).", no_args_is_help=True)
@@ -180,9 +181,9 @@ def create_for_rbac(
     props = sp["properties"]
     secret = _add_password(client, props["appId"], years, replace=bool(existing))
     if role:
-        definition = find_role(client, role)
         for scope in scopes or []:
             where = "" if scope.strip("/") == "" else "/" + scope.strip("/")
+            definition = find_role(client, role, where or "/")  # custom roles show at their scopes
             body = {"properties": {"roleDefinitionId": definition["id"], "principalId": props["principalId"]}}
             try:
                 client.request("PUT", f"{where}{RA}/{uuid.uuid4()}", body, api_version=RBAC_API_VERSION)
