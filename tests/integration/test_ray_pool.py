@@ -110,7 +110,8 @@ def test_embeddings_are_answered_by_a_ray_replica(ray: RayWorld) -> None:
 def test_an_idle_pool_scales_to_zero_and_back(ray: RayWorld) -> None:
     assert ray.post("tiny", "/chat/completions", ASK).status_code == 200
     before = ray.pool("maas-tiny-chat")
-    assert before["replicaCount"] >= 1
+    # served by a replica; it may already be idle and gone by now on a busy machine (keep-alive 2 s)
+    assert before["requests"] >= 1 and before["coldStarts"] >= 1, before
     deadline = time.monotonic() + 60  # keep-alive 2 s; Serve's metrics and delays add a few more
     while (pool := ray.pool("maas-tiny-chat"))["replicaCount"] > 0:
         assert time.monotonic() < deadline, pool
