@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from maas.controlplane.services.access import ensure_admin
 from maas.controlplane.services.context import Services
 from maas.controlplane.services.directory import ensure_admin_user, ensure_tenant
+from maas.controlplane.services.signing_keys import ensure_signing_key
 from maas.controlplane.store.database import Database
 from maas.core.crypto import Vault
 from maas.core.settings import Settings
@@ -64,6 +65,7 @@ def prepare(settings: Settings) -> Prepared:
         generated = ensure_admin(services, token)
         ensure_admin_user(services)
         tenant = ensure_tenant(services)
+        ensure_signing_key(services)  # the first start makes the key that signs access tokens
         # A copy for the operator (the database is the source, as processes may share it).
         (settings.data_dir / "tenant-id").write_text(tenant + "\n")
         if settings.default_models:

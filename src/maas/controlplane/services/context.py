@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from maas.controlplane.domain.authz import Grant, is_allowed, scope_contains
+from maas.controlplane.domain.lockout import Lockout
 from maas.controlplane.domain.resources import Principal, ProvisioningState, Resource
+from maas.controlplane.domain.tokens import KeyRing
 from maas.controlplane.store.database import Database
 from maas.controlplane.store.repository import Repository
 from maas.core.clock import utcnow
@@ -30,6 +32,10 @@ class Services:
     wake_reconciler: Callable[[], None] = field(default=lambda: None)
     # Called after a commit that changed what the gateway caches about endpoints (state, keys).
     endpoint_listeners: list[Callable[[], None]] = field(default_factory=list)
+    # The token signing keys, parsed once and refreshed from the store (`services.signing_keys`).
+    keyring: KeyRing = field(default_factory=KeyRing)
+    # Failed client-secret sign-ins per client id (the token endpoint's throttle).
+    lockout: Lockout = field(default_factory=Lockout)
 
     def endpoints_changed(self) -> None:
         for listener in self.endpoint_listeners:

@@ -316,6 +316,14 @@ class Repository:
         row = self.c.execute(query).mappings().first()
         return Principal(row["id"], row["name"], PrincipalType(row["principal_type"])) if row else None
 
+    def enabled_principal(self, principal_id: str) -> Principal | None:
+        """The principal with this object id, if it exists and is enabled (an access token's oid)."""
+        query = select(t.principals).where(
+            t.principals.c.id == principal_id, t.principals.c.disabled.is_(False)
+        )
+        row = self.c.execute(query).mappings().first()
+        return Principal(row["id"], row["name"], PrincipalType(row["principal_type"])) if row else None
+
     def set_principal_token(self, principal_id: str, token_digest: str) -> None:
         self.c.execute(
             update(t.principals).where(t.principals.c.id == principal_id).values(token_digest=token_digest)

@@ -153,6 +153,20 @@ client_secrets = Table(
     Index("ix_client_secrets_principal", "principal_id"),
 )
 
+# -- token signing keys (issue 13 item 2) ----------------------------------------------------
+# RSA keys that sign access tokens. The private key is encrypted with the server's vault; a
+# retired key keeps its row (its public half in the JWKS) until its last token has expired.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("private_key", Text, nullable=False),  # PKCS#8 PEM, Fernet-encrypted
+    Column("public_jwk", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+)
+
 role_assignments = Table(
     "role_assignments",
     metadata,
