@@ -16,6 +16,9 @@ inference envelope on the gateway). Nothing below a router raises an HTTP except
     ├── Unprocessable        422    UnprocessableEntity
     ├── TooManyRequests      429    a quota window is full; too many wrong keys (Retry-After)
     ├── Unavailable          503    ServiceUnavailable
+    ├── OAuthError           400    the token endpoint's errors, rendered as Entra ID's
+    │   ├── InvalidClient    401    invalid_client (a wrong client secret, AADSTS7000215)
+    │   └── SignInThrottled  429    too many failed sign-ins for one client id
     ├── BadGateway           502    UpstreamError (an upstream model server failed)
     └── GatewayTimeout       504    UpstreamTimeout
 """
@@ -117,3 +120,23 @@ class BadGateway(MaasError):
 class GatewayTimeout(MaasError):
     status = 504
     default_code = "UpstreamTimeout"
+
+
+class OAuthError(MaasError):
+    """An OAuth 2.0 error of the token endpoint: `error` is RFC 6749's code, `aadsts` the Entra
+    ID error number that clients and people search for (rendered as `AADSTS<n>: ...`)."""
+
+    status = 400
+    default_code = "invalid_request"
+
+    def __init__(self, error: str, aadsts: int, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message, code=error, retry_after=retry_after)
+        self.aadsts = aadsts
+
+
+class InvalidClient(OAuthError):
+    status = 401
+
+
+class SignInThrottled(OAuthError):
+    status = 429

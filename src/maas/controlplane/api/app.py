@@ -29,6 +29,7 @@ from maas.controlplane.api.routes import (
     deployments,
     directory,
     endpoints,
+    oauth,
     operations,
     pools,
     quotas,
@@ -117,6 +118,7 @@ def create_app(
         pools,
         costs,
         deployments,
+        oauth,  # last: its /{tenant}/... paths must not shadow another route
     ):
         app.include_router(module.router)
 

@@ -8,14 +8,17 @@ is logged with its traceback and answered as a plain 500 envelope, without the t
 from __future__ import annotations
 
 import logging
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from maas.controlplane.api.responses import ArmResponse
-from maas.core.errors import MaasError
+from maas.core.errors import MaasError, OAuthError
 
 log = logging.getLogger("maas.api")
 
@@ -44,6 +47,31 @@ async def _maas_error(_request: Request, exc: Exception) -> ArmResponse:
     if exc.status >= 500:
         log.error("%s: %s", exc.code, exc.message)
     return arm_error(exc.status, exc.code, exc.message, target=exc.target, details=exc.details or None)
+
+
+async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
+    """The token endpoint's errors in Entra ID's shape (MSAL and azure-identity read `error`,
+    `error_description` and `error_codes`)."""
+    assert isinstance(exc, OAuthError)
+    now = datetime.now(UTC)
+    trace = str(uuid.uuid4())
+    correlation = request.headers.get("client-request-id") or str(uuid.uuid4())
+    description = (
+        f"AADSTS{exc.aadsts}: {exc.message} Trace ID: {trace} Correlation ID: {correlation} "
+        f"Timestamp: {now:%Y-%m-%d %H:%M:%SZ}"
+    )
+    headers = {"Cache-Control": "no-store"}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    body = {
+        "error": exc.code,
+        "error_description": description,
+        "error_codes": [exc.aadsts],
+        "timestamp": f"{now:%Y-%m-%d %H:%M:%SZ}",
+        "trace_id": trace,
+        "correlation_id": correlation,
+    }
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> ArmResponse:
@@ -78,6 +106,7 @@ async def _unexpected(request: Request, exc: Exception) -> ArmResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(MaasError, _maas_error)
+    app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

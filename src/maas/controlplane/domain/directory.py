@@ -13,7 +13,10 @@ from datetime import datetime
 from maas.controlplane.domain.credentials import ClientSecret
 from maas.controlplane.domain.resources import Principal
 
-__all__ = ["DirectoryUser", "ServicePrincipal"]
+__all__ = ["ADMIN_NAME", "DirectoryUser", "ServicePrincipal"]
+
+# The bootstrap admin: a user of the directory, and the principal `maas serve` makes first.
+ADMIN_NAME = "admin"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ built-in or custom, are `role_definitions`).
 Every control-plane request goes through `authenticate` (bearer token → principal and grants)
 and then `Caller.require(action, scope)` with the action string Azure uses for that operation.
 Assignments may sit at `/`, an account, a resource group or a workspace, and are inherited down.
+A bearer token is either a static token (found by its keyed digest) or an access token from the
+token endpoint (a JWT, verified with the cached signing keys; `services.tokens`). Either way the
+principal must exist and be enabled, checked in the query that finds it, so disabling one stops
+its tokens at once.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import uuid
 from dataclasses import dataclass
 
 from maas.controlplane.domain.authz import Grant, RoleDefinition, find_builtin_role
+from maas.controlplane.domain.directory import ADMIN_NAME
 from maas.controlplane.domain.resources import Principal, PrincipalType
+from maas.controlplane.domain.tokens import InvalidAccessToken, looks_like_jwt
+from maas.controlplane.services import tokens
 from maas.controlplane.services.context import Caller, Saved, Services
 from maas.controlplane.services.role_definitions import grants_for, resolve_assignable
 from maas.controlplane.store.repository import Repository, RoleAssignmentRecord
@@ -25,7 +32,6 @@ from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody
 from maas.protocol.management.naming import ResourceKind, validate_name
 
 ROLE_ASSIGNMENTS = kinds.ROLE_ASSIGNMENT.action
-ADMIN_NAME = "admin"
 
 
 def _grants(repo: Repository, principal: Principal) -> tuple[Grant, ...]:
@@ -44,10 +50,22 @@ def authenticate(services: Services, authorization: str | None) -> Caller:
             "Authentication failed: use 'Authorization: Bearer <token>'.",
             code="InvalidAuthenticationToken",
         )
-    digest = services.vault.digest(token.strip())
+    token = token.strip()
+    object_id = None
+    if looks_like_jwt(token):
+        try:
+            object_id = tokens.verify_access_token(services, token)
+        except InvalidAccessToken:
+            raise Unauthenticated(
+                "Authentication failed: the access token is not valid or has expired.",
+                code="InvalidAuthenticationToken",
+            ) from None
     with services.db.read() as connection:
         repo = Repository(connection)
-        principal = repo.principal_by_token(digest)
+        if object_id is not None:
+            principal = repo.enabled_principal(object_id)
+        else:
+            principal = repo.principal_by_token(services.vault.digest(token))
         if principal is None:
             raise Unauthenticated(
                 "Authentication failed: the token is not valid.", code="InvalidAuthenticationToken"

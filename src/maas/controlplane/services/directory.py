@@ -30,9 +30,8 @@ from maas.controlplane.domain.credentials import (
     spend_decoy_check,
     verify_password,
 )
-from maas.controlplane.domain.directory import DirectoryUser, ServicePrincipal
+from maas.controlplane.domain.directory import ADMIN_NAME, DirectoryUser, ServicePrincipal
 from maas.controlplane.domain.resources import Principal, PrincipalType
-from maas.controlplane.services.access import ADMIN_NAME
 from maas.controlplane.services.context import Caller, Saved, Services
 from maas.controlplane.store.directory import DirectoryRepository
 from maas.controlplane.store.repository import Repository
