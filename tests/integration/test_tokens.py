@@ -147,6 +147,8 @@ def test_bad_requests_get_entra_errors(api: Api, client: TestClient) -> None:
     assert missing.status_code == 400 and missing.json()["error_codes"] == [900144]
     json_body = client.post(f"/{tenant}/oauth2/v2.0/token", json={"grant_type": "client_credentials"})
     assert json_body.status_code == 400 and json_body.json()["error"] == "invalid_request"
+    long_id = _credentials(client, tenant, "x" * 65, secret)
+    assert long_id.status_code == 400 and long_id.json()["error_codes"] == [700016]
     forged = api.as_token("eyJhbGciOiJub25lIn0.eyJvaWQiOiJ4In0.")
     assert forged.get("/subscriptions").status_code == 401
 

@@ -51,6 +51,7 @@ AUDIENCES = [MANAGEMENT, MANAGEMENT + "/"]
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 TENANT_ALIASES = frozenset({"organizations", "common"})
 SIGN_IN = "Microsoft.MaaS/signIn/action"
+MAX_CLIENT_ID = 64  # the width of activity_log.principal_id
 
 
 def _base(services: Services) -> str:
@@ -159,6 +160,8 @@ def client_credentials(
     """`grant_type=client_credentials`: a service principal's application id and client secret
     (in the body, or HTTP Basic) for a token to the management resource."""
     client_id, secret = basic if basic is not None else (_required(form, "client_id"), "")
+    if len(client_id) > MAX_CLIENT_ID:  # application ids are GUIDs; keep logs and counts bounded
+        raise OAuthError("unauthorized_client", 700016, "The client_id is not a valid application id.")
     if basic is None:
         secret = form.get("client_secret", "")
         if not secret:
