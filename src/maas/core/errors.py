@@ -8,6 +8,7 @@ inference envelope on the gateway). Nothing below a router raises an HTTP except
     │   └── ValidationFailed 400    a body that does not match its schema
     ├── Unauthenticated      401    AuthenticationFailed
     ├── Forbidden            403    AuthorizationFailed
+    │   └── AuthorizationFailed 403 an RBAC check refused (names the action, scope and principal)
     ├── NotFound             404    ResourceNotFound, ParentResourceNotFound
     │   └── ModalityNotSupported 404  a route the endpoint's model cannot serve
     ├── Conflict             409    Conflict, ...
@@ -69,6 +70,20 @@ class Unauthenticated(MaasError):
 class Forbidden(MaasError):
     status = 403
     default_code = "AuthorizationFailed"
+
+
+class AuthorizationFailed(Forbidden):
+    """An RBAC check refused: carries what was asked, where and by whom, so the edge that renders
+    it can record the denied attempt in the activity log."""
+
+    def __init__(
+        self, message: str, *, action: str, scope: str, principal_id: str, principal_name: str
+    ) -> None:
+        super().__init__(message, code="AuthorizationFailed")
+        self.action = action
+        self.scope = scope
+        self.principal_id = principal_id
+        self.principal_name = principal_name
 
 
 class NotFound(MaasError):

@@ -71,9 +71,12 @@ class Settings(BaseSettings):
     # Wrong endpoint keys one client address may present per minute (a burst of that many, then
     # one per 60/N s) before its attempts answer 429; 0 turns the throttle off. Per process.
     auth_failures_per_minute: int = Field(default=20, ge=0)
-    # Count failures against the last X-Forwarded-For entry instead of the connection's peer: only
-    # when a proxy in front of every request sets that header (anyone else can write it).
+    # Count failures against (and record in the activity log) the last X-Forwarded-For entry
+    # instead of the connection's peer: only when a proxy in front of every request sets that
+    # header (anyone else can write it).
     trust_forwarded_for: bool = False
+    # Days the activity log keeps an event; older ones are pruned by the reconciler's loop.
+    activity_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("secret")
     @classmethod

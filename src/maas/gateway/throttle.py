@@ -30,6 +30,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from maas.core.addresses import peer_address
+
 __all__ = ["KeyThrottle", "client_address"]
 
 MAX_ENTRIES = 100_000
@@ -37,12 +39,7 @@ MAX_ENTRIES = 100_000
 
 def client_address(peer: Sequence[object] | None, forwarded_for: str | None, trust: bool) -> str:
     """The address failures are counted against (an IPv6 address stands for its /64)."""
-    host = ""
-    if trust and forwarded_for:
-        entries = [e.strip() for e in forwarded_for.split(",") if e.strip()]
-        host = entries[-1] if entries else ""
-    if not host and peer:
-        host = str(peer[0])
+    host = peer_address(peer, forwarded_for, trust)
     try:
         ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:

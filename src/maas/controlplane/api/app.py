@@ -18,12 +18,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from maas.controlplane.api import errors, openapi
+from maas.controlplane.api.correlation import CorrelationIds
 from maas.controlplane.api.paths import CanonicalPaths
 from maas.controlplane.api.process import ControlProcess, open_control_process
 from maas.controlplane.api.responses import ArmResponse
 from maas.controlplane.api.routes import (
     access,
     accounts,
+    activity,
     catalog,
     costs,
     deployments,
@@ -118,6 +120,7 @@ def create_app(
         pools,
         costs,
         deployments,
+        activity,
         oauth,  # last: its /{tenant}/... paths must not shadow another route
     ):
         app.include_router(module.router)
@@ -128,4 +131,5 @@ def create_app(
 
     app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     app.add_middleware(CanonicalPaths)
+    app.add_middleware(CorrelationIds)
     return app

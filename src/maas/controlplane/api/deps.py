@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from maas.controlplane.api.correlation import request_info
 from maas.controlplane.api.openapi import json_body as json_body  # routes name their body with it
 from maas.controlplane.api.process import ControlProcess
 from maas.controlplane.api.render import arm_body
@@ -40,7 +41,9 @@ def services_of(request: Request) -> Services:
 
 
 def _caller(request: Request) -> Caller:
-    return access.authenticate(services_of(request), request.headers.get("authorization"))
+    services = services_of(request)
+    info = request_info(request, services.settings.trust_forwarded_for)
+    return access.authenticate(services, request.headers.get("authorization"), info)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]

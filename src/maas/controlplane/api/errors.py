@@ -3,6 +3,8 @@
 The only place control-plane errors become HTTP responses; the response renders whatever text the
 error carries (see `responses.py`). Anything that is not a `MaasError`
 is logged with its traceback and answered as a plain 500 envelope, without the traceback.
+Refusals are recorded in the activity log here too: an RBAC denial (`AuthorizationFailed`) and a
+presented token that signed in to nothing (401).
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from maas.controlplane.api.correlation import request_info
 from maas.controlplane.api.responses import ArmResponse
-from maas.core.errors import MaasError, OAuthError
+from maas.controlplane.domain.activity import Actor
+from maas.controlplane.services import activity
+from maas.core.errors import AuthorizationFailed, MaasError, OAuthError, Unauthenticated
 
 log = logging.getLogger("maas.api")
 
@@ -42,10 +48,38 @@ def arm_error(status: int, code: str, message: str, **kwargs: Any) -> ArmRespons
     )
 
 
-async def _maas_error(_request: Request, exc: Exception) -> ArmResponse:
+def _requested_scope(path: str) -> str:
+    """What a refused sign-in was for: the path's subscription, or `/`."""
+    parts = path.strip("/").split("/")
+    return f"/subscriptions/{parts[1]}" if len(parts) >= 2 and parts[0].lower() == "subscriptions" else "/"
+
+
+async def _record_refusal(request: Request, exc: MaasError) -> None:
+    """Put a denied attempt or a failed sign-in in the activity log: the one place both are
+    seen, after the service's transaction has rolled back. Failing to record must not change
+    the answer, so a store error here is logged and swallowed."""
+    process = getattr(request.app.state, "process", None)
+    if process is None:
+        return
+    services = process.services
+    info = request_info(request, services.settings.trust_forwarded_for)
+    try:
+        if isinstance(exc, AuthorizationFailed):
+            actor = Actor(exc.principal_id, exc.principal_name, info)
+            await run_in_threadpool(activity.record_denied, services, actor, exc.action, exc.scope)
+        elif isinstance(exc, Unauthenticated) and request.headers.get("authorization"):
+            scope = _requested_scope(request.url.path)
+            await run_in_threadpool(activity.record_sign_in, services, info, scope, succeeded=False)
+    except Exception:
+        log.exception("could not record a refused request in the activity log")
+
+
+async def _maas_error(request: Request, exc: Exception) -> ArmResponse:
     assert isinstance(exc, MaasError)
     if exc.status >= 500:
         log.error("%s: %s", exc.code, exc.message)
+    if exc.status in (401, 403):
+        await _record_refusal(request, exc)
     return arm_error(exc.status, exc.code, exc.message, target=exc.target, details=exc.details or None)
 
 

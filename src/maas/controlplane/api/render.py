@@ -11,8 +11,10 @@ provisioning state added.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from maas.controlplane.domain.activity import ActivityEvent
 from maas.controlplane.domain.authz import RoleDefinition
 from maas.controlplane.domain.credentials import ClientSecret
 from maas.controlplane.domain.directory import DirectoryUser, ServicePrincipal
@@ -229,4 +231,50 @@ def quota_body(state: QuotaState) -> dict[str, Any]:
                 for c in state.history
             ],
         },
+    }
+
+
+_DOTNET_EPOCH = datetime(1, 1, 1, tzinfo=UTC)
+_SUB_STATUS_TEXT = {
+    "Forbidden": "Forbidden (HTTP Status Code: 403)",
+    "Unauthorized": "Unauthorized (HTTP Status Code: 401)",
+}
+
+
+def _ticks(moment: datetime) -> int:
+    """.NET ticks (100 ns since 0001-01-01), which Azure puts in an event's id."""
+    since = moment - _DOTNET_EPOCH
+    return since.days * 864_000_000_000 + since.seconds * 10_000_000 + since.microseconds * 10
+
+
+def _text(value: str, localized: str | None = None) -> dict[str, str]:
+    return {"value": value, "localizedValue": value if localized is None else localized}
+
+
+def event_body(event: ActivityEvent, tenant: str) -> dict[str, Any]:
+    """An activity-log event (`EventData`), in Azure Monitor's shape."""
+    at = isoformat(event.at)
+    sub_status = event.sub_status or ""
+    return {
+        "authorization": {"action": event.action, "scope": event.resource_id},
+        "caller": event.caller,
+        "channels": "Operation",
+        "category": _text("Administrative"),
+        "correlationId": event.correlation_id,
+        "eventDataId": event.event_id,
+        "eventName": _text("EndRequest", "End request"),
+        "httpRequest": {"clientIpAddress": event.client_address, "method": event.method},
+        "id": f"{event.resource_id.rstrip('/')}/events/{event.event_id}/ticks/{_ticks(event.at)}",
+        "level": str(event.level),
+        "resourceGroupName": event.resource_group,
+        "resourceProviderName": _text(event.action.split("/", 1)[0]),
+        "resourceId": event.resource_id,
+        "operationId": event.correlation_id,
+        "operationName": _text(event.action),
+        "status": _text(event.status),
+        "subStatus": _text(sub_status, _SUB_STATUS_TEXT.get(sub_status, sub_status)),
+        "eventTimestamp": at,
+        "submissionTimestamp": at,
+        "subscriptionId": event.subscription,
+        "tenantId": tenant,
     }

@@ -8,7 +8,8 @@ Steps are idempotent, so two API processes reconciling the same store are safe.
 
 Handlers raise `TemporaryError(delay)` to be retried later, `PermanentError` to fail the resource.
 The loop wakes at once when the API calls `wake()` after a commit, and polls every second anyway
-(which also picks up work left by a process that died).
+(which also picks up work left by a process that died). Between passes it prunes the activity
+log to its retention (`MAAS_ACTIVITY_RETENTION_DAYS`), once an hour.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from maas.controlplane.domain.resources import ProvisioningState, Resource
+from maas.controlplane.services import activity
 from maas.controlplane.services.context import Services
 from maas.controlplane.store.repository import Repository
 
@@ -54,9 +56,15 @@ class Handler(Protocol):
 
 class Reconciler:
     def __init__(
-        self, services: Services, handlers: Mapping[str, Handler], poll_seconds: float = 1.0
+        self,
+        services: Services,
+        handlers: Mapping[str, Handler],
+        poll_seconds: float = 1.0,
+        prune_seconds: float = 3600.0,
     ) -> None:
         self._services = services
+        self._prune_every = prune_seconds
+        self._next_prune = 0.0
         self._handlers = {k.lower(): v for k, v in handlers.items()}
         self._poll = poll_seconds
         self._event = threading.Event()
@@ -86,6 +94,22 @@ class Reconciler:
                     pass
             except Exception:  # the loop must survive a bad step; the resource is retried
                 log.exception("reconcile pass failed")
+            self.prune_if_due()
+
+    def prune_if_due(self) -> int:
+        """Drop activity-log events past their retention, at most once per `prune_seconds`."""
+        now = time.monotonic()
+        if now < self._next_prune:
+            return 0
+        self._next_prune = now + self._prune_every
+        try:
+            pruned = activity.prune(self._services)
+        except Exception:  # retried at the next interval
+            log.exception("activity log prune failed")
+            return 0
+        if pruned:
+            log.info("pruned %d activity-log events past retention", pruned)
+        return pruned
 
     def run_once(self) -> int:
         """One pass over pending resources. Returns how many it settled."""

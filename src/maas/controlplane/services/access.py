@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from maas.controlplane.domain.activity import RequestInfo
 from maas.controlplane.domain.authz import Grant, RoleDefinition, find_builtin_role
 from maas.controlplane.domain.directory import ADMIN_NAME
 from maas.controlplane.domain.resources import Principal, PrincipalType
@@ -38,7 +39,7 @@ def _grants(repo: Repository, principal: Principal) -> tuple[Grant, ...]:
     return grants_for(repo, repo.role_assignments_for(principal.id))
 
 
-def authenticate(services: Services, authorization: str | None) -> Caller:
+def authenticate(services: Services, authorization: str | None, request: RequestInfo | None = None) -> Caller:
     if not authorization:
         raise Unauthenticated(
             "Authentication failed: the 'Authorization' header is missing.",
@@ -70,7 +71,7 @@ def authenticate(services: Services, authorization: str | None) -> Caller:
             raise Unauthenticated(
                 "Authentication failed: the token is not valid.", code="InvalidAuthenticationToken"
             )
-        return Caller(principal, _grants(repo, principal))
+        return Caller(principal, _grants(repo, principal), request or RequestInfo())
 
 
 def ensure_admin(services: Services, token: str | None) -> str | None:
@@ -122,9 +123,7 @@ def put_principal(services: Services, caller: Caller, name: str, body: Principal
         principal = Principal(str(uuid.uuid4()), name, principal_type)
         token = new_token()
         repo.add_principal(principal, services.vault.digest(token))
-        repo.log_activity(
-            caller.principal.id, "Microsoft.MaaS/principals/write", principal_id(name), "Succeeded"
-        )
+        repo.log_activity(caller.actor, "Microsoft.MaaS/principals/write", principal_id(name), "Succeeded")
     return Issued(principal, True, token)
 
 
@@ -206,7 +205,7 @@ def put_role_assignment(
             caller.principal.name,
             props.description,
         )
-        repo.log_activity(caller.principal.id, f"{ROLE_ASSIGNMENTS}/write", record.id, "Succeeded")
+        repo.log_activity(caller.actor, f"{ROLE_ASSIGNMENTS}/write", record.id, "Succeeded")
     return Saved(record, True)
 
 
@@ -233,5 +232,5 @@ def delete_role_assignment(services: Services, caller: Caller, scope: str, name:
         if repo.role_assignment(assignment_id) is None:
             return False
         repo.delete_role_assignment(assignment_id)
-        repo.log_activity(caller.principal.id, f"{ROLE_ASSIGNMENTS}/delete", assignment_id, "Succeeded")
+        repo.log_activity(caller.actor, f"{ROLE_ASSIGNMENTS}/delete", assignment_id, "Succeeded")
     return True

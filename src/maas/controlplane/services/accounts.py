@@ -52,7 +52,7 @@ def put_account(services: Services, caller: Caller, sub: str, body: AccountBody)
         )
         if could_pay is not None and can_pay(resource) != could_pay:
             suspended = suspension.apply(repo, caller, sub, can_pay(resource))
-        repo.log_activity(caller.principal.id, f"{SUBSCRIPTIONS}/write", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{SUBSCRIPTIONS}/write", rid, "Succeeded")
     if suspended:
         services.endpoints_changed()  # suspended (or restored) endpoints answer accordingly at once
     return Saved(resource, existing is None)
@@ -135,7 +135,7 @@ def put_resource_group(
             subscription=sub,
             location=location,
         )
-        repo.log_activity(caller.principal.id, f"{RESOURCE_GROUPS}/write", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{RESOURCE_GROUPS}/write", rid, "Succeeded")
     return Saved(resource, existing is None)
 
 

@@ -263,7 +263,7 @@ def put_model_version(
             tags=body.tags,
         )
         _refresh_container(repo, container, caller)
-        repo.log_activity(caller.principal.id, f"{REGISTRIES}/models/versions/write", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{REGISTRIES}/models/versions/write", rid, "Succeeded")
     return Saved(resource, existing is None)
 
 
@@ -354,7 +354,7 @@ def delete_version(services: Services, caller: Caller, registry: str, model: str
                 _refresh_container(repo, container, caller)
             else:
                 repo.delete(container.id)
-        repo.log_activity(caller.principal.id, f"{REGISTRIES}/models/versions/delete", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{REGISTRIES}/models/versions/delete", rid, "Succeeded")
     return True
 
 

@@ -73,7 +73,7 @@ def put_connection(
         )
         if props.credentials is not None:
             repo.put_secret(rid, "key", services.vault.encrypt(props.credentials.key))
-        repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{ACTION}/write", rid, "Succeeded")
     return Saved(resource, existing is None)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from maas.controlplane.domain.activity import Actor, RequestInfo
 from maas.controlplane.domain.authz import Grant, is_allowed, scope_contains
 from maas.controlplane.domain.lockout import Lockout
 from maas.controlplane.domain.resources import Principal, ProvisioningState, Resource
@@ -19,7 +20,7 @@ from maas.controlplane.store.database import Database
 from maas.controlplane.store.repository import Repository
 from maas.core.clock import utcnow
 from maas.core.crypto import Vault
-from maas.core.errors import Forbidden, NotFound
+from maas.core.errors import AuthorizationFailed, NotFound
 from maas.core.settings import Settings
 
 
@@ -46,6 +47,12 @@ class Services:
 class Caller:
     principal: Principal
     grants: tuple[Grant, ...]
+    # The request this caller came in on (correlation id, address, method), for the activity log.
+    request: RequestInfo = field(default_factory=RequestInfo)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.principal.id, self.principal.name, self.request)
 
     def can(self, action: str, scope: str) -> bool:
         return is_allowed(self.grants, action, scope)
@@ -56,11 +63,14 @@ class Caller:
 
     def require(self, action: str, scope: str) -> None:
         if not self.can(action, scope):
-            raise Forbidden(
+            raise AuthorizationFailed(
                 f"The client '{self.principal.name}' with object id '{self.principal.id}' does not "
                 f"have authorization to perform action '{action}' over scope '{scope}' or the "
                 "scope is invalid.",
-                code="AuthorizationFailed",
+                action=action,
+                scope=scope,
+                principal_id=self.principal.id,
+                principal_name=self.principal.name,
             )
 
 

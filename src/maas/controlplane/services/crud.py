@@ -39,7 +39,7 @@ def remove(services: Services, caller: Caller, kind: Kind, rid: str, blocker: Bl
         if conflict is not None:
             raise conflict
         repo.delete(rid)
-        repo.log_activity(caller.principal.id, kind.delete, rid, "Succeeded")
+        repo.log_activity(caller.actor, kind.delete, rid, "Succeeded")
     return True
 
 

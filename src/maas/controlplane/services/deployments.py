@@ -281,7 +281,7 @@ def put_deployment(
             record.properties, record.provisioning_state, record.tags = properties, state, body.tags
             touch(record, caller)
             repo.save(record)
-        repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, str(state))
+        repo.log_activity(caller.actor, f"{ACTION}/write", rid, str(state))
     return Saved(record, existing is None)
 
 

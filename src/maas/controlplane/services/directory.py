@@ -139,7 +139,7 @@ def put_user(services: Services, caller: Caller, upn: str, body: UserBody) -> Sa
             repo.update_user(principal.id, display_name=props.display_name, password_hash=password_hash)
             if props.account_enabled is not None:
                 repo.set_enabled(principal.id, props.account_enabled)
-        Repository(connection).log_activity(caller.principal.id, USERS.write, user_id(upn), "Succeeded")
+        Repository(connection).log_activity(caller.actor, USERS.write, user_id(upn), "Succeeded")
         saved = repo.user(principal.id)
     assert saved is not None
     return Saved(saved, existing is None)
@@ -170,7 +170,7 @@ def delete_user(services: Services, caller: Caller, upn: str) -> bool:
         _refuse_self(caller, found.principal, "delete")
         repo.remove_user(found.principal.id)
         Repository(connection).log_activity(
-            caller.principal.id, USERS.delete, user_id(found.user_principal_name), "Succeeded"
+            caller.actor, USERS.delete, user_id(found.user_principal_name), "Succeeded"
         )
     return True
 
@@ -202,7 +202,7 @@ def put_service_principal(
                 _refuse_self(caller, principal, "disable")
             repo.set_enabled(principal.id, props.account_enabled)
         Repository(connection).log_activity(
-            caller.principal.id, SERVICE_PRINCIPALS.write, service_principal_id(app_id), "Succeeded"
+            caller.actor, SERVICE_PRINCIPALS.write, service_principal_id(app_id), "Succeeded"
         )
         saved = repo.service_principal(app_id)
     assert saved is not None
@@ -234,7 +234,7 @@ def delete_service_principal(services: Services, caller: Caller, app_id: str) ->
         _refuse_self(caller, found.principal, "delete")
         repo.remove_service_principal(found.principal.id)
         Repository(connection).log_activity(
-            caller.principal.id, SERVICE_PRINCIPALS.delete, service_principal_id(found.app_id), "Succeeded"
+            caller.actor, SERVICE_PRINCIPALS.delete, service_principal_id(found.app_id), "Succeeded"
         )
     return True
 
@@ -279,7 +279,7 @@ def add_password(services: Services, caller: Caller, app_id: str, body: AddPassw
         )
         repo.add_client_secret(credential)
         Repository(connection).log_activity(
-            caller.principal.id, ADD_PASSWORD, service_principal_id(found.app_id), "Succeeded"
+            caller.actor, ADD_PASSWORD, service_principal_id(found.app_id), "Succeeded"
         )
         saved = repo.service_principal(found.app_id)
         tenant = repo.tenant_id() or ""

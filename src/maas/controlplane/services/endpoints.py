@@ -197,7 +197,7 @@ def _put_endpoint(
         _write_keys(services, repo, rid, new_key(), new_key())
         operation = new_operation_id()
         repo.add_operation(operation, rid, "create", "InProgress")
-        repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, "Accepted")
+        repo.log_activity(caller.actor, f"{ACTION}/write", rid, "Accepted")
     return Saved(resource, True, operation)
 
 
@@ -239,7 +239,7 @@ def _update(
     repo.save(resource)
     operation = new_operation_id()
     repo.add_operation(operation, resource.id, "update", "InProgress")
-    repo.log_activity(caller.principal.id, f"{ACTION}/write", resource.id, "Accepted")
+    repo.log_activity(caller.actor, f"{ACTION}/write", resource.id, "Accepted")
     return Saved(resource, False, operation)
 
 
@@ -275,7 +275,7 @@ def delete_endpoint(
         repo.save(resource)
         operation = new_operation_id()
         repo.add_operation(operation, rid, "delete", "InProgress")
-        repo.log_activity(caller.principal.id, f"{ACTION}/delete", rid, "Accepted")
+        repo.log_activity(caller.actor, f"{ACTION}/delete", rid, "Accepted")
     services.wake_reconciler()
     services.endpoints_changed()
     return operation, resource.location or ""
@@ -348,6 +348,6 @@ def regenerate_keys(
         else:
             secondary = fresh
         _write_keys(services, repo, rid, primary, secondary)
-        repo.log_activity(caller.principal.id, f"{ACTION}/regenerateKeys/action", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{ACTION}/regenerateKeys/action", rid, "Succeeded")
     services.endpoints_changed()  # the old key stops working in this process at once
     return {"primaryKey": primary, "secondaryKey": secondary}

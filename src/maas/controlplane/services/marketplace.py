@@ -166,12 +166,12 @@ def put_subscription(
         )
         repo.insert(resource)
         repo.log_activity(
-            caller.principal.id,
+            caller.actor,
             "Microsoft.MarketplaceOrdering/agreements/offers/plans/sign/action",
             rid,
             "Succeeded",
         )
-        repo.log_activity(caller.principal.id, f"{ACTION}/write", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{ACTION}/write", rid, "Succeeded")
     return Saved(resource, True)
 
 
@@ -219,6 +219,6 @@ def delete_subscription(services: Services, caller: Caller, sub: str, rg: str, w
                 touch(endpoint, caller)
                 repo.save(endpoint)
         repo.delete(rid)
-        repo.log_activity(caller.principal.id, f"{ACTION}/delete", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{ACTION}/delete", rid, "Succeeded")
     services.endpoints_changed()  # its endpoints turned Unhealthy
     return True

@@ -83,7 +83,7 @@ def put_offer(services: Services, caller: Caller, name: str, body: OfferBody) ->
             tags=body.tags,
             location="global",
         )
-        repo.log_activity(caller.principal.id, f"{OFFERS}/write", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{OFFERS}/write", rid, "Succeeded")
     return Saved(resource, existing is None)
 
 

@@ -88,7 +88,7 @@ def set_quota(
                     changed_at=utcnow(),
                 )
             )
-            repo.log_activity(caller.principal.id, f"{QUOTAS}/write", quota_id(endpoint.id), "Succeeded")
+            repo.log_activity(caller.actor, f"{QUOTAS}/write", quota_id(endpoint.id), "Succeeded")
         history = repo.quota_changes(rid)
         result = QuotaState(endpoint.id, *_limits(services, endpoint), history)
     services.endpoints_changed()  # this process's gateway applies the new limits at once

@@ -243,7 +243,7 @@ def put_role_definition(
             assignable_scopes=assignable,
         )
         repo.put_role_definition(role, caller.principal.name)
-        repo.log_activity(caller.principal.id, f"{ACTION}/write", role.id, "Succeeded")
+        repo.log_activity(caller.actor, f"{ACTION}/write", role.id, "Succeeded")
     return Saved(role, existing is None)
 
 
@@ -268,5 +268,5 @@ def delete_role_definition(
                 code="RoleDefinitionHasAssignments",
             )
         repo.delete_role_definition(guid)
-        repo.log_activity(caller.principal.id, f"{ACTION}/delete", role.id, "Succeeded")
+        repo.log_activity(caller.actor, f"{ACTION}/delete", role.id, "Succeeded")
     return role

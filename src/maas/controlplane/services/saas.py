@@ -44,5 +44,5 @@ def delete_saas(services: Services, caller: Caller, sub: str, rg: str, name: str
         repo = Repository(connection)
         if repo.get(rid, for_update=True) is not None:
             repo.delete(rid)
-            repo.log_activity(caller.principal.id, f"{SAAS_TYPE}/delete", rid, "Succeeded")
+            repo.log_activity(caller.actor, f"{SAAS_TYPE}/delete", rid, "Succeeded")
     return True

@@ -141,9 +141,7 @@ def rotate_signing_key(services: Services, caller: Caller) -> LoadedKey:
         repo.retire_active(now)
         repo.delete_retired_before(now - RETAIN_AFTER_RETIRED)
         repo.add(record)
-        Repository(connection).log_activity(
-            caller.principal.id, ROTATE, f"/signingKeys/{record.kid}", "Succeeded"
-        )
+        Repository(connection).log_activity(caller.actor, ROTATE, f"/signingKeys/{record.kid}", "Succeeded")
     active = _load(services).active
     assert active is not None
     return active

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from maas.controlplane.domain.activity import RequestInfo
 from maas.controlplane.domain.tokens import (
     ALGORITHM,
     TOKEN_LIFETIME,
@@ -28,9 +29,8 @@ from maas.controlplane.domain.tokens import (
     sign,
     verify,
 )
-from maas.controlplane.services import directory, signing_keys
+from maas.controlplane.services import activity, directory, signing_keys
 from maas.controlplane.services.context import Services
-from maas.controlplane.store.repository import Repository
 from maas.core.clock import utcnow
 from maas.core.errors import InvalidClient, OAuthError, SignInThrottled
 
@@ -155,7 +155,11 @@ def _access_token(services: Services, tenant: str, principal_id: str, app_id: st
 
 
 def client_credentials(
-    services: Services, tenant: str, form: Mapping[str, str], basic: tuple[str, str] | None
+    services: Services,
+    tenant: str,
+    form: Mapping[str, str],
+    basic: tuple[str, str] | None,
+    request: RequestInfo,
 ) -> dict[str, Any]:
     """`grant_type=client_credentials`: a service principal's application id and client secret
     (in the body, or HTTP Basic) for a token to the management resource."""
@@ -181,13 +185,14 @@ def client_credentials(
             retry_after=wait,
         )
     found = directory.verify_client_secret(services, client_id, secret)
-    with services.db.write() as connection:
-        Repository(connection).log_activity(
-            found.principal.id if found is not None else client_id,
-            SIGN_IN,
-            f"/servicePrincipals/{client_id}",
-            "Succeeded" if found is not None else "Failed",
-        )
+    activity.record_sign_in(
+        services,
+        request,
+        f"/servicePrincipals/{client_id}",
+        succeeded=found is not None,
+        principal_id=found.principal.id if found is not None else "",
+        name=client_id,
+    )
     if found is None:
         services.lockout.failed(client_id)
         raise InvalidClient(
@@ -200,13 +205,17 @@ def client_credentials(
 
 
 def token(
-    services: Services, segment: str, form: Mapping[str, str], basic: tuple[str, str] | None
+    services: Services,
+    segment: str,
+    form: Mapping[str, str],
+    basic: tuple[str, str] | None,
+    request: RequestInfo,
 ) -> dict[str, Any]:
     """`POST /{tenant}/oauth2/v2.0/token`: the grant named by `grant_type`."""
     tenant = resolve_tenant(services, segment)
     grant = _required(form, "grant_type")
     if grant == "client_credentials":
-        return client_credentials(services, tenant, form, basic)
+        return client_credentials(services, tenant, form, basic, request)
     raise OAuthError(
         "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant}'."
     )

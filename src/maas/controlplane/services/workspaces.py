@@ -84,7 +84,7 @@ def put_workspace(
             location=location,
             kind=str(body.kind),
         )
-        repo.log_activity(caller.principal.id, f"{WORKSPACES}/write", rid, "Succeeded")
+        repo.log_activity(caller.actor, f"{WORKSPACES}/write", rid, "Succeeded")
     return Saved(resource, existing is None)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from maas.controlplane.domain.activity import Actor
 from maas.controlplane.domain.authz import Permission, RoleDefinition
 from maas.controlplane.domain.resources import (
     Principal,
@@ -24,6 +25,7 @@ from maas.controlplane.domain.resources import (
     Resource,
 )
 from maas.controlplane.store import tables as t
+from maas.controlplane.store.activity import ActivityLog
 from maas.core.clock import utcnow
 from maas.core.errors import Conflict, ValidationFailed
 from maas.core.ids import key_of
@@ -481,16 +483,8 @@ class Repository:
             .values(status=status, error=scrub(error) if error else error, ended_at=utcnow())
         )
 
-    def log_activity(self, principal_id: str, action: str, resource_id: str, status: str) -> None:
-        self.c.execute(
-            insert(t.activity_log).values(
-                at=utcnow(),
-                principal_id=principal_id,
-                action=action,
-                resource_id=resource_id,
-                status=status,
-            )
-        )
+    def log_activity(self, actor: Actor, action: str, resource_id: str, status: str) -> None:
+        ActivityLog(self.c).append(actor, action, resource_id, status)
 
     # -- quotas --------------------------------------------------------------------------------
     def add_quota_change(self, change: QuotaChange) -> None:

@@ -226,6 +226,19 @@ activity_log = Table(
     Column("action", String(256), nullable=False),
     Column("resource_id", String(ID), nullable=False),
     Column("status", String(32), nullable=False),
+    # 0006: the rest of an Azure activity-log event. `subscription` and `resource_group` are the
+    # scope's, lower-cased, for the listing's filter; `caller` is the principal's name then.
+    Column("event_id", String(36), nullable=False),
+    Column("caller", String(256), nullable=False),
+    Column("subscription", String(64), nullable=True),
+    Column("resource_group", String(90), nullable=True),
+    Column("sub_status", String(64), nullable=True),
+    Column("correlation_id", String(64), nullable=False),
+    Column("client_address", String(64), nullable=False),
+    Column("http_method", String(16), nullable=False),
+    Index("ix_activity_log_at", "at"),
+    Index("ix_activity_log_subscription", "subscription", "at"),
+    Index("ix_activity_log_group", "subscription", "resource_group", "at"),
 )
 
 # -- metering (written by maas.billing.ledger) ------------------------------------------------

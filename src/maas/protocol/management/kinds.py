@@ -172,8 +172,10 @@ _ACTION_WORDS = (
     "query",
     "addPassword",
     "tenants",
+    "eventtypes",  # the activity log: Microsoft.Insights/eventtypes/management/values
+    "values",
 )
-_OTHER_NAMESPACES = ("Microsoft.CostManagement",)
+_OTHER_NAMESPACES = ("Microsoft.CostManagement", "Microsoft.Insights")
 
 
 def by_type(arm_type: str) -> Kind | None:

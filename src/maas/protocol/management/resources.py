@@ -17,6 +17,8 @@ __all__ = [
     "AccountResourceList",
     "ArmResource",
     "ArmResourceList",
+    "EventData",
+    "EventDataList",
     "GenericResource",
     "GenericResourceList",
     "OperationStatus",
@@ -239,3 +241,50 @@ class OperationStatus(_Response):
     start_time: str = Field(alias="startTime")
     end_time: str | None = Field(default=None, alias="endTime")
     error: dict[str, Any] | None = None
+
+
+class LocalizableString(_Response):
+    value: str
+    localized_value: str = Field(alias="localizedValue")
+
+
+class SenderAuthorization(_Response):
+    action: str
+    scope: str
+
+
+class HttpRequestInfo(_Response):
+    client_request_id: str | None = Field(default=None, alias="clientRequestId")
+    client_ip_address: str = Field(alias="clientIpAddress")
+    method: str
+
+
+class EventData(_Response):
+    """One activity-log event, as Azure Monitor's `eventtypes/management/values` answers it."""
+
+    authorization: SenderAuthorization
+    caller: str
+    channels: str
+    category: LocalizableString
+    correlation_id: str = Field(alias="correlationId")
+    event_data_id: str = Field(alias="eventDataId")
+    event_name: LocalizableString = Field(alias="eventName")
+    http_request: HttpRequestInfo = Field(alias="httpRequest")
+    id: str
+    level: str
+    resource_group_name: str | None = Field(default=None, alias="resourceGroupName")
+    resource_provider_name: LocalizableString = Field(alias="resourceProviderName")
+    resource_id: str = Field(alias="resourceId")
+    operation_id: str = Field(alias="operationId")
+    operation_name: LocalizableString = Field(alias="operationName")
+    status: LocalizableString
+    sub_status: LocalizableString = Field(alias="subStatus")
+    event_timestamp: str = Field(alias="eventTimestamp")
+    submission_timestamp: str = Field(alias="submissionTimestamp")
+    subscription_id: str | None = Field(default=None, alias="subscriptionId")
+    tenant_id: str = Field(alias="tenantId")
+
+
+class EventDataList(_Response):
+    value: list[EventData]
+    next_link: str | None = Field(default=None, alias="nextLink")

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from maas.controlplane.api.correlation import request_info
 from maas.controlplane.api.deps import Ctx, ServicesDep, arm, call, listing
 from maas.controlplane.domain.tokens import LoadedKey
 from maas.controlplane.services import signing_keys, tokens
@@ -80,7 +81,8 @@ async def jwks(tenant: str, services: ServicesDep) -> Response:
 @router.post("/{tenant}/oauth2/v2.0/token", include_in_schema=False)
 async def token(tenant: str, request: Request, services: ServicesDep) -> Response:
     form = await _form(request)
-    issued = await call(tokens.token, services, tenant, form, _basic(request))
+    info = request_info(request, services.settings.trust_forwarded_for)
+    issued = await call(tokens.token, services, tenant, form, _basic(request), info)
     return JSONResponse(issued, headers=NO_STORE)
 
 
