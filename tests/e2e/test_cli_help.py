@@ -49,6 +49,7 @@ def test_the_tree_has_the_az_shaped_commands() -> None:
         "model add",
         "quota set",
         "usage show",
+        "monitor activity-log list",
         "serve",
     ):
         assert expected in names

@@ -1,6 +1,6 @@
 """The `maas` command: `serve`, the `az`-shaped commands (`login`, `account`, `configure`,
 `ml marketplace-subscription|serverless-endpoint|connection`, `deployment group`, `resource`,
-`role`) and the operator's (`model`, `offer`, `pool`, `quota`, `usage`).
+`role`, `ad`, `monitor activity-log`) and the operator's (`model`, `offer`, `pool`, `quota`, `usage`).
 
 The `ml` groups are also registered at the top level (`maas serverless-endpoint list`), the form
 DESIGN.md §8 shows."""
@@ -19,6 +19,7 @@ from maas.cli.directory import ad_app
 from maas.cli.endpoints import endpoint_app
 from maas.cli.groups import group_app, workspace_app
 from maas.cli.marketplace import marketplace_app
+from maas.cli.monitor import monitor_app
 from maas.cli.operator import model_app, offer_app, pool_app
 from maas.cli.quota import quota_app
 from maas.cli.resources import resource_app
@@ -53,6 +54,7 @@ app.add_typer(offer_app, name="offer")
 app.add_typer(pool_app, name="pool")
 app.add_typer(usage_app, name="usage")
 app.add_typer(quota_app, name="quota")
+app.add_typer(monitor_app, name="monitor")
 
 
 @app.command()

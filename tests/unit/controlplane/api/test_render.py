@@ -13,6 +13,7 @@ from maas.controlplane.api.render import (
     added_password_body,
     arm_body,
     assignment_body,
+    event_body,
     generic_body,
     operation_body,
     principal_body,
@@ -22,6 +23,7 @@ from maas.controlplane.api.render import (
     tenant_body,
     user_body,
 )
+from maas.controlplane.domain.activity import ActivityEvent
 from maas.controlplane.domain.authz import BUILTIN_ROLES
 from maas.controlplane.domain.credentials import ClientSecret
 from maas.controlplane.domain.directory import DirectoryUser, ServicePrincipal
@@ -32,6 +34,7 @@ from maas.controlplane.store.repository import OperationRecord, QuotaChange, Rol
 from maas.protocol.management.resources import (
     AccountResource,
     ArmResource,
+    EventData,
     GenericResource,
     OperationStatus,
     PasswordCredential,
@@ -157,3 +160,40 @@ SP = ServicePrincipal(
 )
 def test_records_render_exactly_as_their_models_say(body: dict[str, Any], model: type[BaseModel]) -> None:
     assert model.model_validate(body).model_dump(by_alias=True, exclude_unset=True) == body
+
+
+@pytest.mark.parametrize(
+    ("resource_id", "status", "sub_status"),
+    [
+        (
+            "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w",
+            "Succeeded",
+            None,
+        ),
+        ("/subscriptions/s", "Failed", "Forbidden"),
+        ("/", "Failed", "Unauthorized"),
+    ],
+)
+def test_event_body_is_an_event_data(resource_id: str, status: str, sub_status: str | None) -> None:
+    event = ActivityEvent(
+        seq=1,
+        event_id="e1",
+        at=WHEN,
+        principal_id="p",
+        caller="admin",
+        action="Microsoft.MachineLearningServices/workspaces/write",
+        resource_id=resource_id,
+        subscription="s" if resource_id != "/" else None,
+        resource_group="g" if "resourceGroups" in resource_id else None,
+        status=status,
+        sub_status=sub_status,
+        correlation_id="c1",
+        client_address="203.0.113.9",
+        method="PUT",
+    )
+    body = event_body(event, "tenant-1")
+    EventData.model_validate(body)
+    # .NET ticks: 621355968000000000 at the Unix epoch, plus 10^7 a second.
+    assert body["id"] == f"{resource_id.rstrip('/')}/events/e1/ticks/639321228000000000"
+    assert body["level"] == ("Error" if status == "Failed" else "Informational")
+    assert body["resourceProviderName"]["value"] == "Microsoft.MachineLearningServices"

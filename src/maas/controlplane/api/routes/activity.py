@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from maas.controlplane.api.deps import Ctx, arm, page_size, services_of
@@ -21,6 +21,10 @@ from maas.protocol.management.activity import parse_filter
 from maas.protocol.management.resources import EventDataList
 
 router = APIRouter()
+FILTER_HELP = (
+    "Required: eventTimestamp ge '<start>' [and eventTimestamp le '<end>'] (at most 90 days), and "
+    "optionally resourceGroupName, resourceUri, correlationId or caller eq '<value>'."
+)
 
 
 def _before(request: Request) -> int | None:
@@ -42,8 +46,13 @@ def _before(request: Request) -> int | None:
     "/subscriptions/{sub}/providers/Microsoft.Insights/eventtypes/management/values",
     openapi_extra=returns(EventDataList),
 )
-async def list_activity_log(request: Request, sub: str, ctx: Ctx) -> Response:
-    found = parse_filter(request.query_params.get("$filter"), utcnow())
+async def list_activity_log(
+    request: Request,
+    sub: str,
+    ctx: Ctx,
+    filter_: Annotated[str | None, Query(alias="$filter", description=FILTER_HELP)] = None,
+) -> Response:
+    found = parse_filter(filter_, utcnow())
     query = EventQuery(
         sub,
         found.start,
