@@ -114,3 +114,43 @@ def test_endpoint_bookkeeping_moves_from_properties_into_columns_and_back(store_
         assert rows["/ep2"] == {"endpointState": "Online"}
     finally:
         database.dispose()
+
+
+def test_activity_log_rows_gain_event_fields_and_lose_them_on_downgrade(store_url: str) -> None:
+    """0006: events logged before it get an event id, a correlation id, the caller's name and
+    the lower-cased subscription and resource group of their scope."""
+    database = Database(store_url)
+    try:
+        _alembic(database, "upgrade", "0005")
+        with database.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO principals (id, name, principal_type, disabled, created_at) "
+                    "VALUES ('p1', 'alice', 'User', false, :at)"
+                ),
+                {"at": datetime.now(UTC)},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO activity_log (at, principal_id, action, resource_id, status) VALUES "
+                    "(:at, 'p1', 'a/write', '/subscriptions/SUB/resourceGroups/RG/x', 'Succeeded'), "
+                    "(:at, 'gone', 'b/write', '/providers/Microsoft.MaaS/offers/o', 'Succeeded')"
+                ),
+                {"at": datetime.now(UTC)},
+            )
+        _alembic(database, "upgrade", "head")
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT caller, subscription, resource_group, event_id, correlation_id "
+                    "FROM activity_log ORDER BY seq"
+                )
+            ).all()
+        assert [tuple(r[:3]) for r in rows] == [("alice", "sub", "rg"), ("gone", None, None)]
+        assert all(len(r[3]) == 36 and len(r[4]) == 36 for r in rows)
+        _alembic(database, "downgrade", "0005")
+        with database.engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("activity_log")}
+        assert "correlation_id" not in columns and "caller" not in columns
+    finally:
+        database.dispose()
