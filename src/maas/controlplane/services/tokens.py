@@ -50,7 +50,6 @@ MANAGEMENT = "https://management.azure.com"
 AUDIENCES = [MANAGEMENT, MANAGEMENT + "/"]
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 TENANT_ALIASES = frozenset({"organizations", "common"})
-SIGN_IN = "Microsoft.MaaS/signIn/action"
 MAX_CLIENT_ID = 64  # the width of activity_log.principal_id
 
 
