@@ -240,3 +240,30 @@ def test_the_forwarded_address_is_recorded_only_when_trusted(forwarded_api: Api)
     correlation = response.headers["x-ms-correlation-request-id"]
     (event,) = _events(forwarded_api, world, f"correlationId eq '{correlation}'")
     assert event["httpRequest"]["clientIpAddress"] == "203.0.113.9"
+
+
+def test_the_reconciler_loop_prunes_once_per_interval(client: TestClient, settings: Settings) -> None:
+    from sqlalchemy import update
+
+    from maas.controlplane.reconciler.loop import Reconciler
+    from maas.controlplane.store import tables
+
+    services: Services = client.app.state.process.services  # type: ignore[attr-defined]
+    short = Services(services.db, services.vault, settings.model_copy(update={"activity_retention_days": 1}))
+    actor = Actor("p", "someone", RequestInfo())
+    with services.db.write() as connection:
+        ActivityLog(connection).append(
+            actor, "Microsoft.Test/things/write", "/subscriptions/s2/old", "Succeeded"
+        )
+        connection.execute(
+            update(tables.activity_log)
+            .where(tables.activity_log.c.resource_id == "/subscriptions/s2/old")
+            .values(at=datetime.now(UTC) - timedelta(days=2))
+        )
+    reconciler = Reconciler(short, {}, prune_seconds=3600)
+    assert reconciler.prune_if_due() == 1
+    with services.db.write() as connection:
+        ActivityLog(connection).append(
+            actor, "Microsoft.Test/things/write", "/subscriptions/s2/old", "Succeeded"
+        )
+    assert reconciler.prune_if_due() == 0  # not due again for an hour (and the new event is kept)
