@@ -117,11 +117,11 @@ def test_endpoint_bookkeeping_moves_from_properties_into_columns_and_back(store_
 
 
 def test_activity_log_rows_gain_event_fields_and_lose_them_on_downgrade(store_url: str) -> None:
-    """0006: events logged before it get an event id, a correlation id, the caller's name and
+    """0007: events logged before it get an event id, a correlation id, the caller's name and
     the lower-cased subscription and resource group of their scope."""
     database = Database(store_url)
     try:
-        _alembic(database, "upgrade", "0005")
+        _alembic(database, "upgrade", "0006")
         with database.engine.begin() as connection:
             connection.execute(
                 sa.text(
@@ -148,7 +148,7 @@ def test_activity_log_rows_gain_event_fields_and_lose_them_on_downgrade(store_ur
             ).all()
         assert [tuple(r[:3]) for r in rows] == [("alice", "sub", "rg"), ("gone", None, None)]
         assert all(len(r[3]) == 36 and len(r[4]) == 36 for r in rows)
-        _alembic(database, "downgrade", "0005")
+        _alembic(database, "downgrade", "0006")
         with database.engine.connect() as connection:
             columns = {c["name"] for c in sa.inspect(connection).get_columns("activity_log")}
         assert "correlation_id" not in columns and "caller" not in columns
