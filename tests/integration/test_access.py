@@ -129,12 +129,25 @@ def test_reader_can_read_but_not_write(api: Api) -> None:
     assert api.ok(api.get(world.endpoint("phi")), 200)["properties"]["provisioningState"] == "Succeeded"
 
 
+AGREEMENT = (
+    "/providers/Microsoft.MarketplaceOrdering/agreements/metagenai/offers/meta-llama-3-8b-instruct"
+    "/plans/meta-llama-3-8b-instruct"
+)
+
+
 @pytest.mark.parametrize("role", [AI_DEVELOPER, DATA_SCIENTIST])
 def test_workspace_roles_run_the_seed_flow(api: Api, role: str) -> None:
     world = api.world()
     dev, principal_id = _user(api, "dev", role, world.rg_path)
     assert dev.ok(dev.get(world.ws_path), 200)["name"] == "ws1"
-    dev.ok(dev.subscribe(world), 201)
+    # Subscribing needs the MarketplaceOrdering actions on the subscription: a role held on the
+    # resource group is not enough (the seed: "... role for the Azure subscription").
+    _denied(
+        dev.subscribe(world),
+        "Microsoft.MarketplaceOrdering/agreements/offers/plans/read",
+        world.sub_path + AGREEMENT,
+    )
+    api.ok(api.subscribe(world), 201)
     created = dev.create_endpoint(world, "llama")
     assert created.status_code == 201, created.text
     assert dev.wait_operation(created)["status"] == "Succeeded"
@@ -172,6 +185,25 @@ def test_workspace_roles_run_the_seed_flow(api: Api, role: str) -> None:
     assert api.get(f"{world.rg_path}{RA}/{name}").status_code == 404
 
 
+@pytest.mark.parametrize("role", [OWNER, CONTRIBUTOR, AI_DEVELOPER])
+def test_the_seed_roles_on_the_subscription_subscribe(api: Api, role: str) -> None:
+    world = api.world()
+    user, _ = _user(api, "subscriber", role, world.sub_path)
+    created = user.ok(user.subscribe(world), 201)
+    assert created["properties"]["marketplaceSubscriptionStatus"] == "Subscribed"
+    assert user.ok(user.get(world.sub_path + AGREEMENT), 200)["properties"]["accepted"] is True
+
+
+def test_data_scientist_on_the_subscription_does_not_subscribe(api: Api) -> None:
+    world = api.world()
+    scientist, _ = _user(api, "sci", DATA_SCIENTIST, world.sub_path)
+    _denied(
+        scientist.subscribe(world),
+        "Microsoft.MarketplaceOrdering/agreements/offers/plans/read",
+        world.sub_path + AGREEMENT,
+    )
+
+
 def test_ai_developer_reads_assignments_but_data_scientist_does_not(api: Api) -> None:
     world = api.world(catalog=False)
     dev, _ = _user(api, "dev", AI_DEVELOPER, world.rg_path)
@@ -187,7 +219,13 @@ def test_contributor_manages_resources_but_not_access(api: Api) -> None:
     world = api.world()
     contributor, principal_id = _user(api, "carol", CONTRIBUTOR, world.rg_path)
     api.ok(contributor.put(world.ws_path, {"location": "eastus2", "tags": {"by": "carol"}}), 200)
-    contributor.ok(contributor.subscribe(world), 201)
+    # On the resource group only: the workspace's subscription needs the subscription's actions.
+    _denied(
+        contributor.subscribe(world),
+        "Microsoft.MarketplaceOrdering/agreements/offers/plans/read",
+        world.sub_path + AGREEMENT,
+    )
+    api.ok(api.subscribe(world), 201)
     assert contributor.wait_operation(contributor.create_endpoint(world, "llama"))["status"] == "Succeeded"
     _denied(
         contributor.put(f"{world.rg_path}{RA}/{uuid.uuid4()}", _assignment_body(principal_id, OWNER)),
@@ -359,14 +397,19 @@ def test_listings_hide_what_the_caller_cannot_read(api: Api) -> None:
     workspaces = reader.ok(reader.get(f"{world.sub_path}/providers/{ML}/workspaces"), 200)["value"]
     assert [w["name"] for w in workspaces] == ["ws1"]
 
-    # Azure AI Developer reads the workspace's children but not the SaaS item (a Microsoft.SaaS type).
+    # Azure AI Developer reads the workspace's children and (MaaS's seed deviation, see
+    # domain/authz.py) the SaaS item; AzureML Data Scientist not the SaaS item (a Microsoft.SaaS type).
     dev, _ = _user(api, "dev", AI_DEVELOPER, world.rg_path)
     types = sorted(item["type"] for item in dev.ok(dev.get(f"{world.rg_path}/resources"), 200)["value"])
     assert types == [
         f"{ML}/workspaces",
         f"{ML}/workspaces/marketplaceSubscriptions",
         f"{ML}/workspaces/serverlessEndpoints",
+        "Microsoft.SaaS/resources",
     ]
+    scientist, _ = _user(api, "sci", DATA_SCIENTIST, world.rg_path)
+    seen = scientist.ok(scientist.get(f"{world.rg_path}/resources"), 200)["value"]
+    assert "Microsoft.SaaS/resources" not in {item["type"] for item in seen}
 
 
 def test_paged_listing_for_a_restricted_caller_skips_hidden_items(api: Api) -> None:

@@ -30,6 +30,7 @@ RESOURCE_GROUP_TYPE = "Microsoft.Resources/resourceGroups"
 ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
 ROLE_DEFINITION_TYPE = "Microsoft.Authorization/roleDefinitions"
 DEPLOYMENT_TYPE = "Microsoft.Resources/deployments"
+AGREEMENT_TYPE = "Microsoft.MarketplaceOrdering/agreements"
 
 
 def key_of(resource_id: str) -> str:
@@ -55,6 +56,11 @@ def workspace_child_id(sub: str, rg: str, ws: str, collection: str, name: str) -
 
 def saas_resource_id(sub: str, rg: str, name: str) -> str:
     return f"{resource_group_id(sub, rg)}/providers/{SAAS_TYPE}/{name}"
+
+
+def agreement_id(sub: str, publisher: str, offer: str, plan: str) -> str:
+    """A marketplace agreement's ARM id: `Microsoft.MarketplaceOrdering/agreements` of one plan."""
+    return f"{subscription_id(sub)}/providers/{AGREEMENT_TYPE}/{publisher}/offers/{offer}/plans/{plan}"
 
 
 def registry_id(registry: str) -> str:

@@ -8,7 +8,8 @@ services' job.
 What it guarantees:
 
 * ``BUILTIN_ROLES`` carries the published built-in roles MaaS supports, with their GUIDs,
-  descriptions and action lists copied exactly (strings and case) from the Azure docs.
+  descriptions and action lists copied exactly (strings and case) from the Azure docs, save one
+  deviation the seed asks for (``MARKETPLACE_SUBSCRIBE_ACTIONS`` in Azure AI Developer).
 * ``action_matches`` is case-insensitive; ``*`` matches any run of characters (``/`` and the empty
   run included) and a ``/*/`` segment also matches a single ``/``, so
   ``workspaces/*/write`` covers both ``workspaces/write`` and ``workspaces/x/write``.
@@ -41,6 +42,23 @@ __all__ = [
 
 _ROLE_DEFINITIONS_PREFIX = "/providers/Microsoft.Authorization/roleDefinitions/"
 _ROLE_TYPES = ("BuiltInRole", "CustomRole")
+
+# Deviation: the seed ("Permissions required to subscribe to model offerings") says the Azure AI
+# Developer role *on the subscription* suffices to subscribe a workspace to a marketplace offer,
+# but the role Azure publishes grants none of the subscription- and resource-group-level actions
+# that subscribing checks. MaaS follows the seed: its Azure AI Developer also holds these (the
+# seed's own list), so held on the subscription it subscribes; held on a resource group or a
+# workspace it does not (the MarketplaceOrdering and SaaS register actions are checked on the
+# subscription), as the seed's "for the Azure subscription" says.
+MARKETPLACE_SUBSCRIBE_ACTIONS = (
+    "Microsoft.MarketplaceOrdering/agreements/offers/plans/read",
+    "Microsoft.MarketplaceOrdering/agreements/offers/plans/sign/action",
+    "Microsoft.MarketplaceOrdering/offerTypes/publishers/offers/plans/agreements/read",
+    "Microsoft.Marketplace/offerTypes/publishers/offers/plans/agreements/read",
+    "Microsoft.SaaS/register/action",
+    "Microsoft.SaaS/resources/read",
+    "Microsoft.SaaS/resources/write",
+)
 
 
 @dataclass(frozen=True)
@@ -144,6 +162,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
                     "Microsoft.MachineLearningServices/locations/*/read",
                     "Microsoft.Authorization/*/read",
                     "Microsoft.Resources/deployments/*",
+                    *MARKETPLACE_SUBSCRIBE_ACTIONS,
                 ),
                 not_actions=(
                     "Microsoft.MachineLearningServices/workspaces/delete",

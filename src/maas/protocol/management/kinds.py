@@ -114,6 +114,16 @@ CONNECTION = _kind(
     "connection", ids.CONNECTION_TYPE, WORKSPACE, ResourceKind.CONNECTION, ConnectionBody, deployable=True
 )
 SAAS = _kind("SaaS resource", ids.SAAS_TYPE, RESOURCE_GROUP, None, None)
+# The terms a subscription accepted for one plan (`agreements/{publisher}/offers/{offer}/plans/{plan}`),
+# recorded by subscribing; read-only.
+AGREEMENT = _kind(
+    "marketplace agreement",
+    ids.AGREEMENT_TYPE,
+    SUBSCRIPTION,
+    None,
+    None,
+    action="Microsoft.MarketplaceOrdering/agreements/offers/plans",
+)
 DEPLOYMENT = _kind("deployment", ids.DEPLOYMENT_TYPE, RESOURCE_GROUP, ResourceKind.DEPLOYMENT, DeploymentBody)
 REGISTRY = _kind("registry", ids.REGISTRY_TYPE, None, ResourceKind.REGISTRY, RegistryBody)
 MODEL = _kind("model", ids.MODEL_TYPE, REGISTRY, ResourceKind.MODEL, None)
@@ -145,6 +155,7 @@ KINDS: tuple[Kind, ...] = (
     SERVERLESS_ENDPOINT,
     CONNECTION,
     SAAS,
+    AGREEMENT,
     DEPLOYMENT,
     REGISTRY,
     MODEL,
@@ -174,6 +185,7 @@ _ACTION_WORDS = (
     "tenants",
     "eventtypes",  # the activity log: Microsoft.Insights/eventtypes/management/values
     "values",
+    "plans",  # marketplace agreements: agreements/{publisher}/offers/{offer}/plans/{plan}
 )
 _OTHER_NAMESPACES = ("Microsoft.CostManagement", "Microsoft.Insights")
 

@@ -43,7 +43,7 @@ def grant(name: str, scope: str = SUB) -> Grant:
         ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", 1, 0, 0),
         ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", 1, 8, 0),
         ("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", 1, 0, 0),
-        ("Azure AI Developer", "64702f94-c441-49e6-a78b-ef80e0188fee", 7, 7, 3),
+        ("Azure AI Developer", "64702f94-c441-49e6-a78b-ef80e0188fee", 14, 7, 3),  # 7 + the seed's 7
         ("AzureML Data Scientist", "f6c7c914-8db3-469d-8ca1-694a8f32e121", 4, 10, 0),
         ("Azure AI Inference Deployment Operator", "3afb7f49-54cb-416e-8c09-6dc049efa503", 3, 0, 0),
     ],
@@ -256,6 +256,19 @@ def test_azure_ai_developer_other_actions_and_data_actions() -> None:
     assert not is_data_allowed(grants, "Microsoft.CognitiveServices/accounts/Other/x", WS)
     # dataActions are not control-plane actions
     assert not is_allowed(grants, "Microsoft.CognitiveServices/accounts/OpenAI/chat/action", WS)
+
+
+def test_azure_ai_developer_signs_marketplace_agreements_only_where_it_is_held() -> None:
+    """The seed's deviation: on the subscription it may subscribe; on a resource group the
+    subscription-level MarketplaceOrdering actions are out of its reach."""
+    sign = "Microsoft.MarketplaceOrdering/agreements/offers/plans/sign/action"
+    agreement = f"{SUB}/providers/Microsoft.MarketplaceOrdering/agreements/p/offers/o/plans/x"
+    assert is_allowed([grant("Azure AI Developer", SUB)], sign, agreement)
+    assert not is_allowed([grant("Azure AI Developer", RG)], sign, agreement)
+    assert is_allowed(
+        [grant("Azure AI Developer", RG)], "Microsoft.SaaS/resources/write", RG + "/providers/x"
+    )
+    assert not is_allowed([grant("AzureML Data Scientist", SUB)], sign, agreement)
 
 
 @pytest.mark.parametrize(

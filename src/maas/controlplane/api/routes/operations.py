@@ -1,4 +1,5 @@
-"""Routes: long-running operation status and results, and the SaaS resources of subscriptions."""
+"""Routes: long-running operation status and results, and the SaaS resources and marketplace
+agreements of subscriptions."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from maas.controlplane.api.deps import (
 from maas.controlplane.api.errors import arm_error
 from maas.controlplane.api.openapi import returns
 from maas.controlplane.api.render import operation_body
-from maas.controlplane.services import operations, saas
+from maas.controlplane.services import marketplace, operations, saas
 from maas.protocol.management.resources import ArmResource, ArmResourceList, OperationStatus
 
 router = APIRouter()
@@ -68,3 +69,19 @@ async def get_saas(sub: str, rg: str, name: str, ctx: Ctx) -> Response:
 async def delete_saas(sub: str, rg: str, name: str, ctx: Ctx) -> Response:
     await ctx.call(saas.delete_saas, sub, rg, name)
     return deleted()
+
+
+AGREEMENTS = "/subscriptions/{sub}/providers/Microsoft.MarketplaceOrdering/agreements"
+
+
+@router.get(AGREEMENTS, openapi_extra=returns(ArmResourceList))
+async def list_agreements(sub: str, ctx: Ctx) -> Response:
+    return rendered_list(await ctx.call(marketplace.list_agreements, sub))
+
+
+@router.get(
+    AGREEMENTS + "/{publisher}/offers/{offer}/plans/{plan}",
+    openapi_extra=returns(ArmResource),
+)
+async def get_agreement(sub: str, publisher: str, offer: str, plan: str, ctx: Ctx) -> Response:
+    return rendered(await ctx.call(marketplace.get_agreement, sub, publisher, offer, plan))
