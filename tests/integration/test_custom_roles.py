@@ -4,6 +4,7 @@ flow, where taking out any one action fails exactly the steps that need it."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -333,3 +334,44 @@ def test_the_seed_custom_role_runs_the_seed_flow_and_each_action_is_needed(
         assert response.status_code < 300, (step.name, response.text)
         wait(response)
     assert failed == [step.name for step in STEPS if removed in step.needs]
+
+
+# -- the agreement subscribing records ---------------------------------------------------------
+def test_subscribing_records_the_accepted_terms_as_a_marketplace_agreement(api: Api) -> None:
+    world = api.world()
+    path = world.sub_path + AGREEMENT
+    missing = api.get(path)
+    assert missing.status_code == 404
+    user, principal_id = _user_with(api, "signer", world.sub_path, OWNER)
+    user.ok(user.subscribe(world, SUB_NAME), 201)
+    agreement = api.ok(api.get(path), 200)
+    assert agreement["id"] == path and agreement["name"] == "meta-llama-3-8b-instruct"
+    assert agreement["type"] == "Microsoft.MarketplaceOrdering/agreements"
+    props = agreement["properties"]
+    version = hashlib.sha256(b"Llama 3 licence").hexdigest()
+    assert (
+        props["publisher"] == "metagenai" and props["product"] == props["plan"] == "meta-llama-3-8b-instruct"
+    )
+    assert props["accepted"] is True and props["signature"] == props["termsVersion"] == version
+    assert props["acceptedBy"] == {"principalId": principal_id, "principalName": "signer"}
+    assert props["acceptedAt"] == props["retrieveDatetime"] and props["acceptedAt"].endswith("Z")
+    assert props["offerId"] == "/providers/Microsoft.MaaS/offers/meta-llama-3-8b-instruct"
+    assert [
+        a["id"]
+        for a in api.ok(api.get(f"{world.sub_path}/providers/Microsoft.MarketplaceOrdering/agreements"), 200)[
+            "value"
+        ]
+    ] == [path]
+    # A second workspace accepting the same terms keeps the first acceptance.
+    api.ok(api.put(f"{world.rg_path}/providers/{ML}/workspaces/ws2", {"location": "eastus2"}), 201)
+    api.ok(
+        api.put(
+            f"{world.rg_path}/providers/{ML}/workspaces/ws2/marketplaceSubscriptions/{SUB_NAME}",
+            {"properties": {"modelId": "azureml://registries/azureml-meta/models/Meta-Llama-3-8B-Instruct"}},
+        ),
+        201,
+    )
+    assert api.ok(api.get(path), 200)["properties"]["acceptedBy"]["principalName"] == "signer"
+    # Reading it needs the plan's agreement read on the subscription.
+    reader, _ = _user_with(api, "rg-reader", world.rg_path, READER)
+    _denied(reader.get(path), "Microsoft.MarketplaceOrdering/agreements/offers/plans/read")
