@@ -35,6 +35,7 @@ from maas.controlplane.api.routes import (
     operations,
     pools,
     quotas,
+    signin,
     workspaces,
 )
 from maas.core.settings import Settings
@@ -121,7 +122,8 @@ def create_app(
         costs,
         deployments,
         activity,
-        oauth,  # last: its /{tenant}/... paths must not shadow another route
+        signin,  # last, with oauth: their /{tenant}/... paths must not shadow another route
+        oauth,
     ):
         app.include_router(module.router)
 

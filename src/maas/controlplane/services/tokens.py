@@ -37,11 +37,13 @@ from maas.core.errors import InvalidClient, OAuthError, SignInThrottled
 __all__ = [
     "AUDIENCES",
     "MANAGEMENT",
+    "RESERVED_SCOPES",
+    "access_token",
     "client_credentials",
     "discovery_document",
     "issuer",
+    "required",
     "resolve_tenant",
-    "token",
     "verify_access_token",
 ]
 
@@ -82,22 +84,37 @@ def discovery_document(services: Services, segment: str) -> dict[str, Any]:
         "token_endpoint": f"{root}/oauth2/v2.0/token",
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "jwks_uri": f"{root}/discovery/v2.0/keys",
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "form_post"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [ALGORITHM],
         "response_types_supported": ["code"],
         "scopes_supported": ["openid", "profile", "offline_access", f"{MANAGEMENT}/.default"],
-        "grant_types_supported": ["client_credentials"],
+        "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
         "issuer": issuer(services, tenant),
         "request_uri_parameter_supported": False,
         "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
-        "claims_supported": ["aud", "iss", "iat", "nbf", "exp", "sub", "oid", "tid", "appid", "azp"],
+        "claims_supported": [
+            "aud",
+            "iss",
+            "iat",
+            "nbf",
+            "exp",
+            "sub",
+            "oid",
+            "tid",
+            "appid",
+            "azp",
+            "nonce",
+            "name",
+            "preferred_username",
+        ],
+        "code_challenge_methods_supported": ["S256"],
         "tenant_region_scope": None,
         "cloud_instance_name": "maas",
     }
 
 
-def _required(form: Mapping[str, str], name: str) -> str:
+def required(form: Mapping[str, str], name: str) -> str:
     value = form.get(name, "").strip()
     if not value:
         raise OAuthError(
@@ -127,7 +144,15 @@ def _resource(scope: str) -> str:
     return MANAGEMENT
 
 
-def _access_token(services: Services, tenant: str, principal_id: str, app_id: str | None) -> dict[str, Any]:
+def access_token(
+    services: Services,
+    tenant: str,
+    principal_id: str,
+    app_id: str | None,
+    user: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A signed access token for the management resource: an application's (`app_id`, no
+    `user`), or a user's signed in through the client `app_id` (`user`: name, upn and so on)."""
     now = utcnow().replace(microsecond=0)
     expires = now + TOKEN_LIFETIME
     claims: dict[str, Any] = {
@@ -144,6 +169,8 @@ def _access_token(services: Services, tenant: str, principal_id: str, app_id: st
     }
     if app_id is not None:
         claims |= {"appid": app_id, "azp": app_id, "appidacr": "1", "idtyp": "app"}
+    if user is not None:
+        claims |= {"appidacr": "0", "idtyp": "user", "scp": "user_impersonation", **user}
     seconds = int(TOKEN_LIFETIME / timedelta(seconds=1))
     return {
         "token_type": "Bearer",
@@ -162,7 +189,7 @@ def client_credentials(
 ) -> dict[str, Any]:
     """`grant_type=client_credentials`: a service principal's application id and client secret
     (in the body, or HTTP Basic) for a token to the management resource."""
-    client_id, secret = basic if basic is not None else (_required(form, "client_id"), "")
+    client_id, secret = basic if basic is not None else (required(form, "client_id"), "")
     if len(client_id) > MAX_CLIENT_ID:  # application ids are GUIDs; keep logs and counts bounded
         raise OAuthError("unauthorized_client", 700016, "The client_id is not a valid application id.")
     if basic is None:
@@ -174,7 +201,7 @@ def client_credentials(
                 "The request body must contain the following parameter: 'client_assertion' or "
                 "'client_secret'.",
             )
-    _resource(_required(form, "scope"))
+    _resource(required(form, "scope"))
     wait = services.lockout.retry_after(client_id)
     if wait is not None:
         raise SignInThrottled(
@@ -200,24 +227,7 @@ def client_credentials(
             "Invalid client secret provided. Ensure the secret being sent in the request is the "
             f"client secret value, not the client secret ID, for a secret added to app '{client_id}'.",
         )
-    return _access_token(services, tenant, found.principal.id, found.app_id)
-
-
-def token(
-    services: Services,
-    segment: str,
-    form: Mapping[str, str],
-    basic: tuple[str, str] | None,
-    request: RequestInfo,
-) -> dict[str, Any]:
-    """`POST /{tenant}/oauth2/v2.0/token`: the grant named by `grant_type`."""
-    tenant = resolve_tenant(services, segment)
-    grant = _required(form, "grant_type")
-    if grant == "client_credentials":
-        return client_credentials(services, tenant, form, basic, request)
-    raise OAuthError(
-        "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant}'."
-    )
+    return access_token(services, tenant, found.principal.id, found.app_id)
 
 
 def verify_access_token(services: Services, token: str) -> str:

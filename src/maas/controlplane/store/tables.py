@@ -167,6 +167,26 @@ signing_keys = Table(
     Column("retired_at", DateTime(timezone=True), nullable=True),
 )
 
+# -- sign-in grants (issue 13 item 2) --------------------------------------------------------
+# Authorization codes (single use, minutes) and refresh tokens (rotating, days) a user's sign-in
+# left. Only a keyed digest of each is stored; using one deletes its row, so it works once.
+authorization_grants = Table(
+    "authorization_grants",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),  # "code" | "refresh"
+    Column("principal_id", String(64), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("redirect_uri", String(512), nullable=True),  # codes only
+    Column("code_challenge", String(128), nullable=True),  # codes only (PKCE S256)
+    Column("scope", String(1024), nullable=False),
+    Column("nonce", String(256), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_authorization_grants_expires", "expires_at"),
+    Index("ix_authorization_grants_principal", "principal_id"),
+)
+
 role_assignments = Table(
     "role_assignments",
     metadata,

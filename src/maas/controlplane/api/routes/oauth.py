@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from maas.controlplane.api.correlation import request_info
 from maas.controlplane.api.deps import Ctx, ServicesDep, arm, call, listing
 from maas.controlplane.domain.tokens import LoadedKey
-from maas.controlplane.services import signing_keys, tokens
+from maas.controlplane.services import grants, signing_keys, tokens
 from maas.core.errors import OAuthError
 
 router = APIRouter()
@@ -32,7 +32,8 @@ MAX_FORM_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def form_fields(request: Request) -> dict[str, str]:
+    """A form-encoded body (at most `MAX_FORM_BYTES`), the first value of each name."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media != "application/x-www-form-urlencoded":
         raise OAuthError(
@@ -80,9 +81,9 @@ async def jwks(tenant: str, services: ServicesDep) -> Response:
 
 @router.post("/{tenant}/oauth2/v2.0/token", include_in_schema=False)
 async def token(tenant: str, request: Request, services: ServicesDep) -> Response:
-    form = await _form(request)
+    form = await form_fields(request)
     info = request_info(request, services.settings.trust_forwarded_for)
-    issued = await call(tokens.token, services, tenant, form, _basic(request), info)
+    issued = await call(grants.token, services, tenant, form, _basic(request), info)
     return JSONResponse(issued, headers=NO_STORE)
 
 
