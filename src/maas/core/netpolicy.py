@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import ipaddress
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from urllib.parse import urlsplit
 
-__all__ = ["embedded_ipv4", "parse_address", "refused_address", "refused_hostname"]
+__all__ = ["embedded_ipv4", "parse_address", "refused_address", "refused_hostname", "refused_url"]
 
 Address = IPv4Address | IPv6Address
 
@@ -138,3 +139,30 @@ def refused_hostname(host: str) -> str | None:
 
     Only the metadata services' own names are refused by name; others are judged by address."""
     return _METADATA_HOSTNAMES.get(host.lower().rstrip("."))
+
+
+def refused_url(url: str) -> str | None:
+    """Why the server may not fetch from this URL (a short phrase), or None if it may: the form
+    an operator-configured http(s) URL must have (a host, no user information, no fragment) and
+    a host that is not a refused name or address. Used for a trusted token issuer's discovery
+    document and keys; a name is judged again by its addresses when it is fetched."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "not a well-formed URL"
+    if parts.scheme not in ("http", "https"):
+        return "not an http or https URL"
+    host = parts.hostname
+    if not host:
+        return "no host"
+    if parts.username is not None or parts.password is not None:
+        return "user information in the URL"
+    if parts.fragment:
+        return "a fragment in the URL"
+    if port == 0:
+        return "port 0"
+    named = refused_hostname(host)
+    if named is not None:
+        return named
+    return refused_address(host) if parse_address(host) is not None else None

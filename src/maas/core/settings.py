@@ -7,11 +7,14 @@ the data directory (see `maas.server.bootstrap`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from maas.core.netpolicy import refused_url
 
 
 def _default_data_dir() -> Path:
@@ -77,12 +80,61 @@ class Settings(BaseSettings):
     trust_forwarded_for: bool = False
     # Days the activity log keeps an event; older ones are pruned by the reconciler's loop.
     activity_retention_days: int = Field(default=90, ge=1, le=3650)
+    # An external OpenID Connect issuer whose access tokens the management API accepts beside
+    # its own (docs/security.md, "Trusting an external issuer"); off when unset. The issuer URL
+    # must equal the tokens' `iss` exactly, e.g. https://login.microsoftonline.com/{tenant}/v2.0.
+    trusted_issuer: str | None = None
+    # The `aud` values accepted from it, comma-separated (each with or without a trailing '/').
+    trusted_audience: str = "https://management.azure.com"
+    # The claim that names the principal (its object id); unset: `oid` when present, else `sub`.
+    trusted_principal_claim: str | None = None
+    # When set, the token's `tid` must be this tenant id.
+    trusted_tenant: str | None = None
+    # Where its discovery document is; unset: {trusted_issuer}/.well-known/openid-configuration.
+    trusted_issuer_metadata_url: str | None = None
+    # Seconds one fetch of the discovery document or the keys may take.
+    trusted_issuer_timeout: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("secret")
     @classmethod
     def _refuse_weak_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("MAAS_SECRET must be at least 32 characters")
+        return value
+
+    @field_validator(
+        "trusted_issuer", "trusted_principal_claim", "trusted_tenant", "trusted_issuer_metadata_url"
+    )
+    @classmethod
+    def _unset_when_blank(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return value.strip() or None
+
+    @field_validator("trusted_issuer", "trusted_issuer_metadata_url")
+    @classmethod
+    def _fetchable_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        reason = refused_url(value)
+        if reason is not None:
+            raise ValueError(f"{value!r} cannot be fetched from: {reason}")
+        if info.field_name == "trusted_issuer" and "?" in value:
+            raise ValueError(f"the issuer {value!r} must have no query string")
+        return value
+
+    @field_validator("trusted_audience")
+    @classmethod
+    def _some_audience(cls, value: str) -> str:
+        if not [a for a in value.split(",") if a.strip()]:
+            raise ValueError("MAAS_TRUSTED_AUDIENCE must name at least one audience")
+        return value
+
+    @field_validator("trusted_principal_claim")
+    @classmethod
+    def _claim_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", value):
+            raise ValueError("MAAS_TRUSTED_PRINCIPAL_CLAIM must be a claim name such as oid or sub")
         return value
 
     @property

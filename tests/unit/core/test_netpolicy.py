@@ -115,4 +115,10 @@ def test_other_names_are_judged_by_address() -> None:
 
 
 def test_public_names() -> None:
-    assert set(netpolicy.__all__) == {"embedded_ipv4", "parse_address", "refused_address", "refused_hostname"}
+    assert set(netpolicy.__all__) == {
+        "embedded_ipv4",
+        "parse_address",
+        "refused_address",
+        "refused_hostname",
+        "refused_url",
+    }
