@@ -3,7 +3,8 @@ over `/providers/Microsoft.MaaS/users` and `/servicePrincipals` through the SDK'
 
 Output follows az's Graph shapes: a user is `{id, userPrincipalName, displayName,
 accountEnabled}`; `sp create-for-rbac` and `sp credential reset` print `{appId, displayName,
-password, tenant}` with the password shown this once.
+password, tenant}` with the password shown this once. A principal of a trusted external issuer
+(found by its object id) adds `issuer`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ AppIdOpt = Annotated[str, typer.Option("--id", help="The application id (or obje
 YearsOpt = Annotated[int, typer.Option("--years", min=1, max=100, help="Years the secret is valid.")]
 
 
+def _external(props: dict[str, Any]) -> dict[str, Any]:
+    """`issuer` for a principal of a trusted external issuer (it signs in there); nothing else."""
+    return {"issuer": props["issuer"]} if props.get("issuer") else {}
+
+
 def _user(resource: dict[str, Any]) -> dict[str, Any]:
     props = resource["properties"]
     return {
@@ -45,6 +51,7 @@ def _user(resource: dict[str, Any]) -> dict[str, Any]:
         "displayName": props["displayName"],
         "id": props["principalId"],
         "userPrincipalName": props["userPrincipalName"],
+        **_external(props),
     }
 
 
@@ -58,6 +65,7 @@ def _sp(resource: dict[str, Any]) -> dict[str, Any]:
         "id": props["principalId"],
         "passwordCredentials": props["passwordCredentials"],
         "servicePrincipalType": "Application",
+        **_external(props),
     }
 
 

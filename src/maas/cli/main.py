@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from pydantic import ValidationError
 
 from maas.cli.account import account_app, configure, login, logout
 from maas.cli.connections import connection_app
@@ -21,6 +22,7 @@ from maas.cli.groups import group_app, workspace_app
 from maas.cli.marketplace import marketplace_app
 from maas.cli.monitor import monitor_app
 from maas.cli.operator import model_app, offer_app, pool_app
+from maas.cli.output import fail
 from maas.cli.quota import quota_app
 from maas.cli.resources import resource_app
 from maas.cli.roles import role_app
@@ -81,6 +83,22 @@ def serve(
             help="Ray cluster to join with --serving ray (default: start a local one; or MAAS_RAY_ADDRESS).",
         ),
     ] = None,
+    trusted_issuer: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-issuer",
+            help="Also accept access tokens of this OpenID Connect issuer, its exact 'iss' "
+            "(or MAAS_TRUSTED_ISSUER; see docs/security.md).",
+        ),
+    ] = None,
+    trusted_audience: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-audience",
+            help="The 'aud' accepted from it, comma-separated (default https://management.azure.com; "
+            "or MAAS_TRUSTED_AUDIENCE).",
+        ),
+    ] = None,
 ) -> None:
     """Run the MaaS server (control plane) on HOST:PORT."""
     from maas.server.run import serve as run_server
@@ -94,7 +112,18 @@ def serve(
         overrides["serving"] = serving
     if ray_address is not None:
         overrides["ray_address"] = ray_address
-    run_server(Settings(**overrides), echo=typer.echo)
+    if trusted_issuer is not None:
+        overrides["trusted_issuer"] = trusted_issuer
+    if trusted_audience is not None:
+        overrides["trusted_audience"] = trusted_audience
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:  # a bad flag or MAAS_* variable: say which, no traceback
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        fail(f"invalid setting: {problems}", 2)
+    run_server(settings, echo=typer.echo)
 
 
 def run() -> None:

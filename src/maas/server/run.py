@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -36,6 +38,13 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
         hint = f"$(cat {where})" if where.exists() and not settings.admin_token else "$MAAS_ADMIN_TOKEN"
         echo(f"  admin token:    {hint}")
     echo(f"  tenant:         {prepared.tenant_id}  (the admin signs in as user 'admin'; see `maas ad`)")
+    if settings.trusted_issuer:
+        echo(f"  trusted issuer: {settings.trusted_issuer}  (audience {settings.trusted_audience})")
+        host = urlsplit(settings.trusted_issuer).hostname or ""
+        if settings.trusted_issuer.startswith("http://") and not _loopback(host):
+            echo(
+                "    warning: its keys are fetched over plain HTTP; whoever is on that path can forge tokens"
+            )
     echo(f"  e.g. curl -H 'Authorization: Bearer <token>' {settings.base_url}/subscriptions")
     uvicorn.run(
         create_server_app(settings),
@@ -51,3 +60,12 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
         # An idle TLS keep-alive connection otherwise holds shutdown for asyncio's 30 s SSL timeout.
         timeout_graceful_shutdown=5,
     )
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -93,11 +93,13 @@ def issued_body(issued: Issued) -> dict[str, Any]:
 
 
 def user_body(user: DirectoryUser) -> dict[str, Any]:
-    """A directory user (`UserResource`); never its password or hash."""
+    """A directory user (`UserResource`); never its password or hash. An external user (a
+    trusted issuer's) is named by its object id, and shows its `issuer`."""
     upn = user.user_principal_name
+    name = upn if user.issuer is None else user.principal.id
     return {
-        "id": user_id(upn),
-        "name": upn,
+        "id": user_id(name),
+        "name": name,
         "type": USER_TYPE,
         "properties": {
             "principalId": user.principal.id,
@@ -106,6 +108,7 @@ def user_body(user: DirectoryUser) -> dict[str, Any]:
             "accountEnabled": user.enabled,
             "passwordSet": user.password_hash is not None,
             "createdDateTime": isoformat(user.created_at),
+            "issuer": user.issuer,
         },
     }
 
@@ -125,18 +128,21 @@ def password_credential_body(credential: ClientSecret, secret_text: str | None =
 
 
 def service_principal_body(sp: ServicePrincipal, tenant: str) -> dict[str, Any]:
-    """A service principal (`ServicePrincipalResource`); its secrets' hints, never their text."""
+    """A service principal (`ServicePrincipalResource`); its secrets' hints, never their text.
+    An external one (a trusted issuer's) is named by its object id, and shows its `issuer`."""
+    name = sp.app_id if sp.issuer is None else sp.principal.id
     return {
-        "id": service_principal_id(sp.app_id),
-        "name": sp.app_id,
+        "id": service_principal_id(name),
+        "name": name,
         "type": SERVICE_PRINCIPAL_TYPE,
         "properties": {
             "principalId": sp.principal.id,
             "appId": sp.app_id,
             "displayName": sp.display_name,
             "accountEnabled": sp.enabled,
-            "appOwnerOrganizationId": tenant,
+            "appOwnerOrganizationId": sp.tenant_id or tenant,
             "passwordCredentials": [password_credential_body(c) for c in sp.secrets],
+            "issuer": sp.issuer,
         },
     }
 

@@ -5,9 +5,11 @@ Every control-plane request goes through `authenticate` (bearer token → princi
 and then `Caller.require(action, scope)` with the action string Azure uses for that operation.
 Assignments may sit at `/`, an account, a resource group or a workspace, and are inherited down.
 A bearer token is either a static token (found by its keyed digest) or an access token from the
-token endpoint (a JWT, verified with the cached signing keys; `services.tokens`). Either way the
+token endpoint (a JWT, verified with the cached signing keys; `services.tokens`), or, when the
+operator trusts an external OpenID Connect issuer, an access token of that issuer (chosen by
+its `iss`; verified with that issuer's keys only, `services.external_issuer`). Either way the
 principal must exist and be enabled, checked in the query that finds it, so disabling one stops
-its tokens at once.
+its tokens at once. A role assignment may name an external object id before its first sign-in.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from dataclasses import dataclass
 from maas.controlplane.domain.activity import RequestInfo
 from maas.controlplane.domain.authz import Grant, RoleDefinition, find_builtin_role
 from maas.controlplane.domain.directory import ADMIN_NAME
+from maas.controlplane.domain.external import OBJECT_ID, TrustedIssuer
 from maas.controlplane.domain.resources import Principal, PrincipalType
 from maas.controlplane.domain.tokens import InvalidAccessToken, looks_like_jwt
-from maas.controlplane.services import tokens
+from maas.controlplane.services import external_issuer, tokens
 from maas.controlplane.services.context import Caller, Saved, Services
 from maas.controlplane.services.role_definitions import grants_for, resolve_assignable
 from maas.controlplane.store.repository import Repository, RoleAssignmentRecord
@@ -29,7 +32,7 @@ from maas.core.crypto import new_token
 from maas.core.errors import BadRequest, Conflict, NotFound, Unauthenticated
 from maas.core.ids import principal_id
 from maas.protocol.management import kinds
-from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody
+from maas.protocol.management.access import PrincipalBody, RoleAssignmentBody, RoleAssignmentProperties
 from maas.protocol.management.naming import ResourceKind, validate_name
 
 ROLE_ASSIGNMENTS = kinds.ROLE_ASSIGNMENT.action
@@ -52,8 +55,19 @@ def authenticate(services: Services, authorization: str | None, request: Request
             code="InvalidAuthenticationToken",
         )
     token = token.strip()
+    info = request or RequestInfo()
     object_id = None
     if looks_like_jwt(token):
+        trusted = external_issuer.config(services)
+        claimed = external_issuer.claimed_issuer(token) if trusted is not None else None
+        if trusted is not None and claimed is not None and claimed != _own_issuer(services):
+            if claimed == trusted.issuer:
+                return _external_caller(services, trusted, token, info)
+            raise Unauthenticated(
+                f"Authentication failed: tokens from the issuer '{claimed}' are not accepted; this "
+                f"server accepts its own and those of '{trusted.issuer}'.",
+                code="InvalidAuthenticationToken",
+            )
         try:
             object_id = tokens.verify_access_token(services, token)
         except InvalidAccessToken:
@@ -71,7 +85,22 @@ def authenticate(services: Services, authorization: str | None, request: Request
             raise Unauthenticated(
                 "Authentication failed: the token is not valid.", code="InvalidAuthenticationToken"
             )
-        return Caller(principal, _grants(repo, principal), request or RequestInfo())
+        return Caller(principal, _grants(repo, principal), info)
+
+
+def _own_issuer(services: Services) -> str:
+    return tokens.issuer(services, tokens.directory_tenant(services))
+
+
+def _external_caller(services: Services, trusted: TrustedIssuer, token: str, info: RequestInfo) -> Caller:
+    """A caller with a token of the trusted external issuer (`services.external_issuer`)."""
+    try:
+        identity = external_issuer.verify(services, trusted, token)
+    except InvalidAccessToken as exc:
+        raise Unauthenticated(f"Authentication failed: {exc}.", code="InvalidAuthenticationToken") from None
+    principal = external_issuer.principal_for(services, trusted, identity, info)
+    with services.db.read() as connection:
+        return Caller(principal, _grants(Repository(connection), principal), info)
 
 
 def ensure_admin(services: Services, token: str | None) -> str | None:
@@ -166,6 +195,24 @@ def _insert_assignment(
     return record
 
 
+def _pending_external(services: Services, props: RoleAssignmentProperties) -> Principal:
+    """The principal an assignment names that is not in the directory: with a trusted external
+    issuer, an external object id not signed in yet (it will be this id at its first sign-in,
+    of the `principalType` given); otherwise, or if it cannot be an object id, a 400."""
+    wanted = props.principal_id
+    if external_issuer.config(services) is None or not OBJECT_ID.fullmatch(wanted):
+        raise BadRequest(
+            f"Principal {wanted} does not exist.", code="PrincipalNotFound", target="properties.principalId"
+        )
+    if props.principal_type not in (PrincipalType.USER, PrincipalType.SERVICE_PRINCIPAL):
+        raise BadRequest(
+            "principalType must be User or ServicePrincipal for an object id of the trusted issuer "
+            "that has not signed in yet.",
+            target="properties.principalType",
+        )
+    return Principal(wanted, wanted, PrincipalType(props.principal_type))
+
+
 def put_role_assignment(
     services: Services, caller: Caller, scope: str, name: str, body: RoleAssignmentBody
 ) -> Saved[RoleAssignmentRecord]:
@@ -177,13 +224,7 @@ def put_role_assignment(
         role = resolve_assignable(repo, props.role_definition_id, scope)
         if scope != "/" and repo.get(scope) is None:
             raise NotFound(f"The scope '{scope}' does not exist.", code="InvalidScope")
-        principal = repo.principal(props.principal_id)
-        if principal is None:
-            raise BadRequest(
-                f"Principal {props.principal_id} does not exist.",
-                code="PrincipalNotFound",
-                target="properties.principalId",
-            )
+        principal = repo.principal(props.principal_id) or _pending_external(services, props)
         existing = repo.role_assignment(_assignment_id(scope, name))
         if existing is not None:
             if existing.principal_id != principal.id or existing.role_definition_id != role.id:

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from maas.controlplane.domain.activity import Actor, RequestInfo
 from maas.controlplane.domain.authz import Grant, is_allowed, scope_contains
+from maas.controlplane.domain.external import IssuerKeys
 from maas.controlplane.domain.lockout import Lockout
 from maas.controlplane.domain.resources import Principal, ProvisioningState, Resource
 from maas.controlplane.domain.tokens import KeyRing
@@ -37,6 +38,8 @@ class Services:
     keyring: KeyRing = field(default_factory=KeyRing)
     # Failed client-secret sign-ins per client id (the token endpoint's throttle).
     lockout: Lockout = field(default_factory=Lockout)
+    # The trusted external issuer's keys, fetched and kept by `services.external_issuer`.
+    issuer_keys: IssuerKeys = field(default_factory=IssuerKeys)
 
     def endpoints_changed(self) -> None:
         for listener in self.endpoint_listeners:

@@ -8,6 +8,10 @@ indexed query that finds the token, so disabling one stops its tokens at once wi
 invalidate. The bootstrap admin is the user `admin`: until an operator sets its password, its
 static admin token is its password.
 
+External principals (a trusted OpenID Connect issuer's, `services.external_issuer`) are listed
+with the users or service principals, found by object id, with `issuer` set: only their
+`accountEnabled` changes here; deleting one lets its next token record it again.
+
 Routes: `PUT|GET|DELETE /providers/Microsoft.MaaS/users/{upn}`, `GET .../users`,
 `PUT|GET|DELETE /providers/Microsoft.MaaS/servicePrincipals/{appId}`, `GET .../servicePrincipals`,
 `POST .../servicePrincipals/{appId}/addPassword`, and ARM's `GET /tenants`.
@@ -19,6 +23,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -30,7 +35,12 @@ from maas.controlplane.domain.credentials import (
     spend_decoy_check,
     verify_password,
 )
-from maas.controlplane.domain.directory import ADMIN_NAME, DirectoryUser, ServicePrincipal
+from maas.controlplane.domain.directory import (
+    ADMIN_NAME,
+    DirectoryUser,
+    ExternalPrincipal,
+    ServicePrincipal,
+)
 from maas.controlplane.domain.resources import Principal, PrincipalType
 from maas.controlplane.services.context import Caller, Saved, Services
 from maas.controlplane.store.directory import DirectoryRepository
@@ -120,6 +130,9 @@ def put_user(services: Services, caller: Caller, upn: str, body: UserBody) -> Sa
     with services.db.write() as connection:
         repo = DirectoryRepository(connection)
         existing = repo.user(upn)
+        external = repo.external_principal(upn) if existing is None else None
+        if external is not None and external.principal.principal_type == PrincipalType.USER:
+            return _put_external(caller, repo, external, props.display_name, props.account_enabled, password)
         if existing is None:
             if props.display_name is None or password_hash is None:
                 raise BadRequest(
@@ -145,10 +158,57 @@ def put_user(services: Services, caller: Caller, upn: str, body: UserBody) -> Sa
     return Saved(saved, existing is None)
 
 
+def _external_user(repo: DirectoryRepository, object_id: str) -> DirectoryUser | None:
+    found = repo.external_principal(object_id)
+    return found.as_user() if found and found.principal.principal_type == PrincipalType.USER else None
+
+
+def _external_sp(repo: DirectoryRepository, object_id: str) -> ServicePrincipal | None:
+    found = repo.external_principal(object_id)
+    if found is None or found.principal.principal_type != PrincipalType.SERVICE_PRINCIPAL:
+        return None
+    return found.as_service_principal()
+
+
+def _put_external(
+    caller: Caller,
+    repo: DirectoryRepository,
+    external: ExternalPrincipal,
+    display_name: str | None,
+    account_enabled: bool | None,
+    password: str | None,
+) -> Saved[Any]:
+    """An external principal (a user or a service principal of the trusted issuer): only
+    `accountEnabled` changes here; its name and credentials are the issuer's."""
+    principal = external.principal
+    if password is not None or (display_name is not None and display_name != external.display_name):
+        raise BadRequest(
+            f"'{principal.id}' is a principal of the external issuer '{external.issuer}': its name "
+            "and credentials are the issuer's; only properties.accountEnabled can be changed here.",
+            code="ExternalPrincipal",
+            target="properties",
+        )
+    is_user = principal.principal_type == PrincipalType.USER
+    if account_enabled is not None:
+        if account_enabled is False and external.enabled:
+            _refuse_self(caller, principal, "disable")
+        repo.set_enabled(principal.id, account_enabled)
+    action, resource = (
+        (USERS.write, user_id(principal.id))
+        if is_user
+        else (SERVICE_PRINCIPALS.write, service_principal_id(principal.id))
+    )
+    Repository(repo.c).log_activity(caller.actor, action, resource, "Succeeded")
+    saved = repo.external_principal(principal.id)
+    assert saved is not None
+    return Saved(saved.as_user() if is_user else saved.as_service_principal(), False)
+
+
 def get_user(services: Services, caller: Caller, upn: str) -> DirectoryUser:
     caller.require(USERS.read, "/")
     with services.db.read() as connection:
-        found = DirectoryRepository(connection).user(upn)
+        repo = DirectoryRepository(connection)
+        found = repo.user(upn) or _external_user(repo, upn)
     if found is None:
         raise NotFound(f"The user '{upn}' was not found.", code="UserNotFound")
     return found
@@ -157,21 +217,26 @@ def get_user(services: Services, caller: Caller, upn: str) -> DirectoryUser:
 def list_users(services: Services, caller: Caller) -> list[DirectoryUser]:
     caller.require(USERS.read, "/")
     with services.db.read() as connection:
-        return DirectoryRepository(connection).users()
+        repo = DirectoryRepository(connection)
+        external = [e.as_user() for e in repo.external_principals(PrincipalType.USER)]
+        return repo.users() + external
 
 
 def delete_user(services: Services, caller: Caller, upn: str) -> bool:
     caller.require(USERS.delete, "/")
     with services.db.write() as connection:
         repo = DirectoryRepository(connection)
-        found = repo.user(upn)
+        found = repo.user(upn) or _external_user(repo, upn)
         if found is None:
             return False
         _refuse_self(caller, found.principal, "delete")
-        repo.remove_user(found.principal.id)
-        Repository(connection).log_activity(
-            caller.actor, USERS.delete, user_id(found.user_principal_name), "Succeeded"
-        )
+        if found.issuer is not None:  # its next token records it again: disable it to keep it out
+            repo.remove_external_principal(found.principal.id)
+            name = found.principal.id
+        else:
+            repo.remove_user(found.principal.id)
+            name = found.user_principal_name
+        Repository(connection).log_activity(caller.actor, USERS.delete, user_id(name), "Succeeded")
     return True
 
 
@@ -182,12 +247,15 @@ def put_service_principal(
     """Create a service principal under a client-chosen application id (a GUID, as role
     assignments' names are), or rename, enable or disable one."""
     validate_name(ResourceKind.SERVICE_PRINCIPAL, app_id)
-    app_id = app_id.lower()
     caller.require(SERVICE_PRINCIPALS.write, "/")
     props = body.properties
     with services.db.write() as connection:
         repo = DirectoryRepository(connection)
-        existing = repo.service_principal(app_id)
+        existing = repo.service_principal(app_id.lower())
+        external = repo.external_principal(app_id) if existing is None else None
+        if external is not None and external.principal.principal_type == PrincipalType.SERVICE_PRINCIPAL:
+            return _put_external(caller, repo, external, props.display_name, props.account_enabled, None)
+        app_id = app_id.lower()
         if existing is None:
             if props.display_name is None:
                 raise BadRequest("A new service principal needs properties.displayName.", target="properties")
@@ -212,7 +280,8 @@ def put_service_principal(
 def get_service_principal(services: Services, caller: Caller, app_id: str) -> ServicePrincipal:
     caller.require(SERVICE_PRINCIPALS.read, "/")
     with services.db.read() as connection:
-        found = DirectoryRepository(connection).service_principal(app_id)
+        repo = DirectoryRepository(connection)
+        found = repo.service_principal(app_id) or _external_sp(repo, app_id)
     if found is None:
         raise NotFound(f"The service principal '{app_id}' was not found.", code="ServicePrincipalNotFound")
     return found
@@ -221,17 +290,27 @@ def get_service_principal(services: Services, caller: Caller, app_id: str) -> Se
 def list_service_principals(services: Services, caller: Caller) -> list[ServicePrincipal]:
     caller.require(SERVICE_PRINCIPALS.read, "/")
     with services.db.read() as connection:
-        return DirectoryRepository(connection).service_principals()
+        repo = DirectoryRepository(connection)
+        external = [
+            e.as_service_principal() for e in repo.external_principals(PrincipalType.SERVICE_PRINCIPAL)
+        ]
+        return repo.service_principals() + external
 
 
 def delete_service_principal(services: Services, caller: Caller, app_id: str) -> bool:
     caller.require(SERVICE_PRINCIPALS.delete, "/")
     with services.db.write() as connection:
         repo = DirectoryRepository(connection)
-        found = repo.service_principal(app_id)
+        found = repo.service_principal(app_id) or _external_sp(repo, app_id)
         if found is None:
             return False
         _refuse_self(caller, found.principal, "delete")
+        if found.issuer is not None:  # its next token records it again: disable it to keep it out
+            repo.remove_external_principal(found.principal.id)
+            Repository(connection).log_activity(
+                caller.actor, SERVICE_PRINCIPALS.delete, service_principal_id(found.principal.id), "Succeeded"
+            )
+            return True
         repo.remove_service_principal(found.principal.id)
         Repository(connection).log_activity(
             caller.actor, SERVICE_PRINCIPALS.delete, service_principal_id(found.app_id), "Succeeded"
@@ -263,6 +342,12 @@ def add_password(services: Services, caller: Caller, app_id: str, body: AddPassw
         repo = DirectoryRepository(connection)
         found = repo.service_principal(app_id)
         if found is None:
+            if _external_sp(repo, app_id) is not None:
+                raise BadRequest(
+                    f"'{app_id}' is a service principal of the trusted external issuer: it signs in "
+                    "there and has no client secrets here.",
+                    code="ExternalPrincipal",
+                )
             raise NotFound(
                 f"The service principal '{app_id}' was not found.", code="ServicePrincipalNotFound"
             )

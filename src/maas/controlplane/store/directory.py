@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from maas.controlplane.domain.credentials import ClientSecret
-from maas.controlplane.domain.directory import DirectoryUser, ServicePrincipal
+from maas.controlplane.domain.directory import DirectoryUser, ExternalPrincipal, ServicePrincipal
 from maas.controlplane.domain.resources import Principal, PrincipalType
 from maas.controlplane.store import tables as t
 from maas.core.clock import utcnow
@@ -175,6 +175,74 @@ class DirectoryRepository:
         self.c.execute(
             delete(t.service_principals).where(t.service_principals.c.principal_id == principal_id)
         )
+        self._remove_principal(principal_id)
+
+    # -- external principals (a trusted issuer's, made at their first sign-in) -------------------
+    _EXTERNAL = (
+        select(t.external_principals, t.principals.c.principal_type, t.principals.c.disabled)
+        .join(t.principals, t.principals.c.id == t.external_principals.c.principal_id)
+        .order_by(t.external_principals.c.created_at, t.external_principals.c.principal_id)
+    )
+
+    @staticmethod
+    def _external(row: RowMapping) -> ExternalPrincipal:
+        kind = PrincipalType(row["principal_type"])
+        return ExternalPrincipal(
+            principal=Principal(row["principal_id"], row["principal_id"], kind),
+            issuer=row["issuer"],
+            enabled=not row["disabled"],
+            display_name=row["display_name"],
+            user_principal_name=row["user_principal_name"],
+            app_id=row["app_id"],
+            tenant_id=row["tenant_id"],
+            created_at=_aware(row["created_at"]),
+            updated_at=_aware(row["updated_at"]),
+        )
+
+    def external_principal(self, principal_id: str) -> ExternalPrincipal | None:
+        query = self._EXTERNAL.where(t.external_principals.c.principal_id == principal_id)
+        row = self.c.execute(query).mappings().first()
+        return self._external(row) if row else None
+
+    def external_principals(self, kind: PrincipalType) -> list[ExternalPrincipal]:
+        query = self._EXTERNAL.where(t.principals.c.principal_type == str(kind))
+        return [self._external(row) for row in self.c.execute(query).mappings()]
+
+    def add_external_principal(self, found: ExternalPrincipal) -> None:
+        """The principal row (its name is its object id: user names from another directory
+        need not be unique here) and the external record, in the caller's transaction."""
+        self._add_principal(found.principal)
+        self.c.execute(
+            insert(t.external_principals).values(
+                principal_id=found.principal.id,
+                issuer=found.issuer,
+                display_name=found.display_name,
+                user_principal_name=found.user_principal_name,
+                app_id=found.app_id,
+                tenant_id=found.tenant_id,
+                created_at=found.created_at,
+                updated_at=found.updated_at,
+            )
+        )
+
+    def update_external_profile(
+        self, principal_id: str, display_name: str, user_principal_name: str | None, app_id: str | None
+    ) -> None:
+        table = t.external_principals
+        self.c.execute(
+            update(table)
+            .where(table.c.principal_id == principal_id)
+            .values(
+                display_name=display_name,
+                user_principal_name=user_principal_name,
+                app_id=app_id,
+                updated_at=utcnow(),
+            )
+        )
+
+    def remove_external_principal(self, principal_id: str) -> None:
+        table = t.external_principals
+        self.c.execute(delete(table).where(table.c.principal_id == principal_id))
         self._remove_principal(principal_id)
 
     # -- client secrets ------------------------------------------------------------------------

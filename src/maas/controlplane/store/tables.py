@@ -153,6 +153,21 @@ client_secrets = Table(
     Index("ix_client_secrets_principal", "principal_id"),
 )
 
+# A principal named by a trusted external issuer's token (issue 13 item 3): a `principals` row
+# (object id = the token's oid/sub, name = the same) plus this row, made at its first sign-in.
+external_principals = Table(
+    "external_principals",
+    metadata,
+    Column("principal_id", String(64), primary_key=True),
+    Column("issuer", String(512), nullable=False),
+    Column("display_name", String(256), nullable=False),
+    Column("user_principal_name", String(256), nullable=True),
+    Column("app_id", String(128), nullable=True),
+    Column("tenant_id", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # -- token signing keys (issue 13 item 2) ----------------------------------------------------
 # RSA keys that sign access tokens. The private key is encrypted with the server's vault; a
 # retired key keeps its row (its public half in the JWKS) until its last token has expired.

@@ -31,6 +31,8 @@ class UserProperties(ReadOnlyProperties):
     user_principal_name: Any = Field(default=None, alias="userPrincipalName")
     principal_id: Any = Field(default=None, alias="principalId")
     password_set: Any = Field(default=None, alias="passwordSet")
+    created_date_time: Any = Field(default=None, alias="createdDateTime")
+    issuer: Any = None
 
 
 class UserBody(ArmBody):
@@ -44,6 +46,8 @@ class ServicePrincipalProperties(ReadOnlyProperties):
     app_id: Any = Field(default=None, alias="appId")
     principal_id: Any = Field(default=None, alias="principalId")
     password_credentials: Any = Field(default=None, alias="passwordCredentials")
+    app_owner_organization_id: Any = Field(default=None, alias="appOwnerOrganizationId")
+    issuer: Any = None
 
 
 class ServicePrincipalBody(ArmBody):

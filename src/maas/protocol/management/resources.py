@@ -160,6 +160,7 @@ class UserProperties(_Response):
     account_enabled: bool = Field(alias="accountEnabled")
     password_set: bool = Field(alias="passwordSet")  # false: the admin's token is its password
     created_date_time: str = Field(alias="createdDateTime")
+    issuer: str | None = None  # an external user's issuer (a trusted OpenID Connect issuer)
 
 
 class UserResource(_Envelope):
@@ -188,6 +189,7 @@ class ServicePrincipalProperties(_Response):
     account_enabled: bool = Field(alias="accountEnabled")
     app_owner_organization_id: str = Field(alias="appOwnerOrganizationId")  # the tenant
     password_credentials: list[PasswordCredential] = Field(alias="passwordCredentials")
+    issuer: str | None = None  # an external service principal's issuer
 
 
 class ServicePrincipalResource(_Envelope):
