@@ -2,7 +2,8 @@
 
 Path-based by default (`{base}/endpoints/{region}/{name}/...`); host-based
 (`{name}.{region}.{domain}`) when the operator sets a domain. Per request: authenticate the key
-against the endpoint it names (a key opens only its own endpoint), check the endpoint's state,
+against the endpoint it names (a key opens only its own endpoint), or the access token of a
+principal allowed to call it (`maas.gateway.keyless`), check the endpoint's state,
 get the engine for its model, and hand over to the route. Errors are rendered in the inference
 envelope; nothing here raises an HTTP exception.
 """
@@ -21,6 +22,7 @@ from maas.core.errors import MaasError, NotFound
 from maas.gateway.directory import Directory
 from maas.gateway.errors import render
 from maas.gateway.http import Exchange
+from maas.gateway.keyless import BearerAuthority, check_bearer, looks_like_jwt
 from maas.gateway.metering import Admission, Metering
 from maas.gateway.readmodel import EndpointView
 from maas.gateway.routes import inference
@@ -52,6 +54,7 @@ class Runtime:
     directory: Directory
     pools: Pools
     metering: Metering
+    bearer: BearerAuthority | None = None  # None: keys only (no keyless calls)
 
 
 def spec_of(view: EndpointView) -> ModelSpec:
@@ -132,8 +135,12 @@ class Gateway:
             )
         runtime = self._runtime()
         view = await runtime.directory.find(region, name)
-        peer, forwarded = exchange.scope.get("client"), exchange.header(b"x-forwarded-for")
-        runtime.directory.check_key(view, _key(exchange), peer, forwarded)
+        key, bearer = _credential(exchange)
+        if bearer and runtime.bearer is not None and looks_like_jwt(key):
+            await check_bearer(runtime.bearer, view, key)
+        else:
+            peer, forwarded = exchange.scope.get("client"), exchange.header(b"x-forwarded-for")
+            runtime.directory.check_key(view, key, peer, forwarded)
         metering = runtime.metering
         try:
             runtime.directory.check_state(view)
@@ -159,11 +166,13 @@ def _tenant(view: EndpointView) -> str:
     return parts[2].lower() if len(parts) > 2 else view.id
 
 
-def _key(exchange: Exchange) -> str | None:
+def _credential(exchange: Exchange) -> tuple[str, bool]:
+    """The key or token sent ("" when none), and whether it came as a bearer token (a key or an
+    access token; `api-key` wins when both are sent)."""
     key = exchange.header(b"api-key")
     if key:
-        return key.strip()
+        return key.strip(), False
     authorization = exchange.header(b"authorization")
     if authorization and authorization[:7].lower() == "bearer ":
-        return authorization[7:].strip()
-    return None
+        return authorization[7:].strip(), True
+    return "", False

@@ -5,7 +5,8 @@ the serverless pools, the usage ledger and quota store (`Metering`) and the endp
 It is the only per-process state: the control-plane routes find it as `app.state.process`, the
 gateway through the callable `MaasApp` hands it. Order matters and is written once here: pools
 start before the ledger (replica processes forked from here must not inherit the journal), the
-directory subscribes to the control plane's change notices, and pinned models warm last.
+directory subscribes to the control plane's change notices, the gateway takes access tokens through
+the control plane's own verification (`DataPlaneTokens`), and pinned models warm last.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from maas.billing.ledger import Ledger
 from maas.controlplane.api.process import ControlProcess, open_control_process
+from maas.controlplane.services.access import DataPlaneTokens
 from maas.core.settings import Settings
 from maas.gateway.app import Runtime
 from maas.gateway.directory import Directory
@@ -105,7 +107,13 @@ async def serve_process(settings: Settings) -> AsyncIterator[ServeProcess]:
             trust_forwarded_for=settings.trust_forwarded_for,
         )
         services.endpoint_listeners.append(directory.forget)
-        process.runtime = Runtime(directory=directory, pools=pools, metering=Metering(quotas, ledger, limits))
+        process.runtime = Runtime(
+            directory=directory,
+            pools=pools,
+            metering=Metering(quotas, ledger, limits),
+            # keyless calls: the control plane's token verification and grants (one of each)
+            bearer=DataPlaneTokens(services),
+        )
         # pinned models that serve endpoints start with the server, not on their first request
         for model, region in await asyncio.to_thread(reader.pinned_models):
             pools.warm(model, region)

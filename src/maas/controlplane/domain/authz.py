@@ -8,8 +8,10 @@ services' job.
 What it guarantees:
 
 * ``BUILTIN_ROLES`` carries the published built-in roles MaaS supports, with their GUIDs,
-  descriptions and action lists copied exactly (strings and case) from the Azure docs, save one
-  deviation the seed asks for (``MARKETPLACE_SUBSCRIBE_ACTIONS`` in Azure AI Developer).
+  descriptions and action lists copied exactly (strings and case) from the Azure docs, save two
+  deviations: the one the seed asks for (``MARKETPLACE_SUBSCRIBE_ACTIONS`` in Azure AI Developer)
+  and the data action of keyless endpoint calls (``SCORE_DATA_ACTION`` in Azure AI Developer and
+  AzureML Data Scientist).
 * ``action_matches`` is case-insensitive; ``*`` matches any run of characters (``/`` and the empty
   run included) and a ``/*/`` segment also matches a single ``/``, so
   ``workspaces/*/write`` covers both ``workspaces/write`` and ``workspaces/x/write``.
@@ -30,6 +32,7 @@ from types import MappingProxyType
 
 __all__ = [
     "BUILTIN_ROLES",
+    "SCORE_DATA_ACTION",
     "Grant",
     "Permission",
     "RoleDefinition",
@@ -59,6 +62,17 @@ MARKETPLACE_SUBSCRIBE_ACTIONS = (
     "Microsoft.SaaS/resources/read",
     "Microsoft.SaaS/resources/write",
 )
+
+# The data action a keyless call to a serverless endpoint's Target URI needs (an access token
+# instead of a key), checked on the endpoint, so held at the endpoint, its workspace, resource
+# group, subscription or `/`. Named after Azure ML's `onlineEndpoints/score/action` but kept as a
+# *data* action, as Azure's inference services keep theirs (`Microsoft.CognitiveServices/accounts/
+# MaaS/*`, `…/OpenAI/*`): control-plane `*` does not carry it, so Owner and Contributor manage an
+# endpoint (and may list its keys) without calling it keylessly. Deviation: Azure's published Azure
+# AI Developer and AzureML Data Scientist roles do not list it; MaaS adds it to both, since Azure
+# documents both as the roles that use a workspace's endpoints (docs/security.md, "Keyless calls
+# to endpoints").
+SCORE_DATA_ACTION = "Microsoft.MachineLearningServices/workspaces/serverlessEndpoints/score/action"
 
 
 @dataclass(frozen=True)
@@ -177,6 +191,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
                     "Microsoft.CognitiveServices/accounts/OpenAI/*",
                     "Microsoft.CognitiveServices/accounts/SpeechServices/*",
                     "Microsoft.CognitiveServices/accounts/ContentSafety/*",
+                    SCORE_DATA_ACTION,
                 ),
             ),
         ),
@@ -204,6 +219,7 @@ BUILTIN_ROLES: tuple[RoleDefinition, ...] = (
                     "Microsoft.MachineLearningServices/workspaces/featurestores/write",
                     "Microsoft.MachineLearningServices/workspaces/featurestores/delete",
                 ),
+                data_actions=(SCORE_DATA_ACTION,),
             ),
         ),
     ),

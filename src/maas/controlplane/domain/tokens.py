@@ -29,6 +29,7 @@ from jwt.algorithms import RSAAlgorithm
 
 __all__ = [
     "ALGORITHM",
+    "DATA_PLANE_RESOURCES",
     "LEEWAY",
     "RETAIN_AFTER_RETIRED",
     "TOKEN_LIFETIME",
@@ -48,6 +49,13 @@ ALGORITHM = "RS256"
 TOKEN_LIFETIME = timedelta(hours=1)  # Entra's default for access tokens
 LEEWAY = timedelta(minutes=1)  # clock skew allowed on nbf/exp
 RETAIN_AFTER_RETIRED = TOKEN_LIFETIME + timedelta(minutes=5)
+
+
+# The resources an endpoint's Target URI takes access tokens for (keyless calls): Azure ML's data
+# plane (azure-ai-inference's default scope, and the audience of Azure ML endpoints' Entra tokens)
+# and Azure AI services' (the scope Azure's docs give azure-ai-inference and openai's Azure client
+# for keyless calls). Management tokens are not among them.
+DATA_PLANE_RESOURCES = ("https://ml.azure.com", "https://cognitiveservices.azure.com")
 
 
 class InvalidAccessToken(Exception):

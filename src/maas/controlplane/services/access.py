@@ -10,6 +10,10 @@ operator trusts an external OpenID Connect issuer, an access token of that issue
 its `iss`; verified with that issuer's keys only, `services.external_issuer`). Either way the
 principal must exist and be enabled, checked in the query that finds it, so disabling one stops
 its tokens at once. A role assignment may name an external object id before its first sign-in.
+
+`DataPlaneTokens` is the same check for the gateway's keyless calls (`maas.gateway.keyless`): an
+access token for a data-plane resource (never a management one, nor a static token) names an
+enabled principal, whose grants the gateway reads the endpoint's data action from.
 """
 
 from __future__ import annotations
@@ -40,6 +44,29 @@ ROLE_ASSIGNMENTS = kinds.ROLE_ASSIGNMENT.action
 
 def _grants(repo: Repository, principal: Principal) -> tuple[Grant, ...]:
     return grants_for(repo, repo.role_assignments_for(principal.id))
+
+
+class DataPlaneTokens:
+    """The gateway's `BearerAuthority`, wired in by `maas.server.process`: the token endpoint's
+    verification (`tokens.verify_access_token`, with the data-plane audiences) and the principal
+    and grants `authenticate` reads, in one read transaction per call. Blocking: the gateway calls
+    it off the event loop."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def authenticate(self, token: str) -> tuple[Principal, tuple[Grant, ...]]:
+        """The enabled principal a data-plane access token names, and its grants;
+        `InvalidAccessToken` for a token that is not one (a management token included) or names
+        no enabled principal."""
+        services = self.services
+        object_id = tokens.verify_access_token(services, token, tokens.DATA_PLANE_AUDIENCES)
+        with services.db.read() as connection:
+            repo = Repository(connection)
+            principal = repo.enabled_principal(object_id)
+            if principal is None:
+                raise InvalidAccessToken("The token's principal does not exist or is disabled.")
+            return principal, _grants(repo, principal)
 
 
 def authenticate(services: Services, authorization: str | None, request: RequestInfo | None = None) -> Caller:

@@ -62,7 +62,13 @@ __all__ = [
 
 PAGE_LIFETIME = 15 * 60  # seconds a rendered sign-in page may be posted
 MAX_PARAM = 2048
-RESOURCES = (tokens.MANAGEMENT + "/", "https://management.core.windows.net/")
+# What a user's scopes may name: the management resource (the Azure CLI's older name for it too)
+# and the data-plane resources endpoints take tokens for.
+RESOURCES = (
+    tokens.MANAGEMENT + "/",
+    "https://management.core.windows.net/",
+    *(resource + "/" for resource in tokens.DATA_PLANE),
+)
 
 
 @dataclass(frozen=True)
@@ -231,8 +237,8 @@ def _bad_grant(aadsts: int, message: str) -> OAuthError:
 
 
 def _granted_scope(requested: str) -> str:
-    """The resource scopes a user's token is for (the management resource only), plus the
-    OpenID ones asked for; a request naming no resource gets the management resource."""
+    """The resource scopes a user's token is for (the management resource or a data-plane one),
+    plus the OpenID ones asked for; a request naming no resource gets the management resource."""
     resources = [s for s in requested.split() if s.lower() not in tokens.RESERVED_SCOPES]
     for scope in resources:
         if not any(scope.lower().startswith(prefix) for prefix in RESOURCES):
@@ -240,10 +246,25 @@ def _granted_scope(requested: str) -> str:
                 "invalid_resource",
                 500011,
                 f"The resource principal named {scope} was not found in the tenant. This server "
-                f"issues tokens for {tokens.MANAGEMENT} only.",
+                f"issues tokens for {', '.join(tokens.ISSUED)} only.",
             )
+    if len({_audience(scope) for scope in resources}) > 1:
+        raise OAuthError(
+            "invalid_scope",
+            28000,
+            f"Provided value for the input parameter scope '{requested}' is not valid because it "
+            "contains more than one resource. The scope is not valid.",
+        )
     reserved = [s for s in requested.split() if s.lower() in tokens.RESERVED_SCOPES]
     return " ".join((resources or [tokens.MANAGEMENT + "/.default"]) + reserved)
+
+
+def _audience(scope: str) -> str:
+    """The resource a granted scope is for: the data-plane one it names, else management."""
+    for resource in tokens.DATA_PLANE:
+        if scope.lower().startswith(resource + "/"):
+            return resource
+    return tokens.MANAGEMENT
 
 
 def _user(services: Services, principal_id: str) -> DirectoryUser:
@@ -261,7 +282,9 @@ def _issue(
 ) -> dict[str, Any]:
     oid = user.principal.id
     profile = {"name": user.display_name, "upn": user.user_principal_name}
-    issued = tokens.access_token(services, tenant, oid, client_id, profile)
+    resources = [s for s in scope.split() if s.lower() not in tokens.RESERVED_SCOPES]
+    audience = _audience(resources[0]) if resources else tokens.MANAGEMENT
+    issued = tokens.access_token(services, tenant, oid, client_id, profile, resource=audience)
     scopes = {s.lower() for s in scope.split()}
     body: dict[str, Any] = {
         "token_type": "Bearer",

@@ -3,9 +3,12 @@ verification `access.authenticate` applies to the access tokens it issued.
 
 Paths and shapes are Entra ID's v2.0 endpoints, so MSAL and azure-identity use them unchanged:
 MSAL reads `{authority}/v2.0/.well-known/openid-configuration` (with instance discovery off) and
-posts to its `token_endpoint`. Tokens are RS256 JWTs, `aud` the management resource, `iss`
+posts to its `token_endpoint`. Tokens are RS256 JWTs, `aud` the resource asked for (the
+management resource, or a data-plane one for keyless calls to endpoints: `DATA_PLANE`), `iss`
 `{base}/{tenant}/v2.0`, with `tid`, `oid` (the principal's object id, what role assignments
-name), `sub`, `appid`/`azp`, `iat`/`nbf`/`exp` (one hour) and the signing key's `kid`.
+name), `sub`, `appid`/`azp`, `iat`/`nbf`/`exp` (one hour) and the signing key's `kid`. Management
+calls take only management tokens (`AUDIENCES`), endpoints only data-plane ones
+(`DATA_PLANE_AUDIENCES`): a token leaked from one side opens nothing on the other.
 
 Errors are `OAuthError`s, rendered in Entra's shape (`error`, `error_description` starting with
 `AADSTS<n>:`, `error_codes`). A wrong, expired or unknown client secret, or a disabled service
@@ -23,6 +26,7 @@ from typing import Any
 from maas.controlplane.domain.activity import RequestInfo
 from maas.controlplane.domain.tokens import (
     ALGORITHM,
+    DATA_PLANE_RESOURCES,
     TOKEN_LIFETIME,
     InvalidAccessToken,
     kid_of,
@@ -36,6 +40,9 @@ from maas.core.errors import InvalidClient, OAuthError, SignInThrottled
 
 __all__ = [
     "AUDIENCES",
+    "DATA_PLANE",
+    "DATA_PLANE_AUDIENCES",
+    "ISSUED",
     "MANAGEMENT",
     "RESERVED_SCOPES",
     "access_token",
@@ -44,12 +51,17 @@ __all__ = [
     "issuer",
     "required",
     "resolve_tenant",
+    "resource_of",
     "verify_access_token",
 ]
 
 MANAGEMENT = "https://management.azure.com"
 # What a token's aud may be: the resource with and without the slash Entra's v1 tokens carry.
 AUDIENCES = [MANAGEMENT, MANAGEMENT + "/"]
+# The resources an endpoint's Target URI takes tokens for (keyless calls; see the domain's note).
+DATA_PLANE = DATA_PLANE_RESOURCES
+DATA_PLANE_AUDIENCES = [aud for resource in DATA_PLANE for aud in (resource, resource + "/")]
+ISSUED = (MANAGEMENT, *DATA_PLANE)
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 TENANT_ALIASES = frozenset({"organizations", "common"})
 MAX_CLIENT_ID = 64  # the width of activity_log.principal_id
@@ -88,7 +100,7 @@ def discovery_document(services: Services, segment: str) -> dict[str, Any]:
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": [ALGORITHM],
         "response_types_supported": ["code"],
-        "scopes_supported": ["openid", "profile", "offline_access", f"{MANAGEMENT}/.default"],
+        "scopes_supported": ["openid", "profile", "offline_access", *(f"{r}/.default" for r in ISSUED)],
         "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
         "issuer": issuer(services, tenant),
         "request_uri_parameter_supported": False,
@@ -133,15 +145,22 @@ def _resource(scope: str) -> str:
             f"The provided value for scope {scope} is not valid. Client credential flows must have "
             "a scope value with /.default suffixed to the resource identifier (application ID URI).",
         )
-    resource = scopes[0].removesuffix("/.default").rstrip("/")
-    if resource.lower() != MANAGEMENT:
-        raise OAuthError(
-            "invalid_resource",
-            500011,
-            f"The resource principal named {resource} was not found in the tenant. This server "
-            f"issues tokens for {MANAGEMENT} only.",
-        )
-    return MANAGEMENT
+    return resource_of(scopes[0].removesuffix("/.default"))
+
+
+def resource_of(name: str) -> str:
+    """The resource this server issues tokens for that `name` (an application ID URI, any case,
+    with or without its trailing slash) names; else Entra's AADSTS500011."""
+    wanted = name.rstrip("/").lower()
+    for resource in ISSUED:
+        if wanted == resource:
+            return resource
+    raise OAuthError(
+        "invalid_resource",
+        500011,
+        f"The resource principal named {name} was not found in the tenant. This server issues "
+        f"tokens for {', '.join(ISSUED)} only.",
+    )
 
 
 def access_token(
@@ -150,13 +169,14 @@ def access_token(
     principal_id: str,
     app_id: str | None,
     user: Mapping[str, str] | None = None,
+    resource: str = MANAGEMENT,
 ) -> dict[str, Any]:
-    """A signed access token for the management resource: an application's (`app_id`, no
+    """A signed access token for `resource` (one of `ISSUED`): an application's (`app_id`, no
     `user`), or a user's signed in through the client `app_id` (`user`: name, upn and so on)."""
     now = utcnow().replace(microsecond=0)
     expires = now + TOKEN_LIFETIME
     claims: dict[str, Any] = {
-        "aud": MANAGEMENT,
+        "aud": resource,
         "iss": issuer(services, tenant),
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
@@ -188,7 +208,7 @@ def client_credentials(
     request: RequestInfo,
 ) -> dict[str, Any]:
     """`grant_type=client_credentials`: a service principal's application id and client secret
-    (in the body, or HTTP Basic) for a token to the management resource."""
+    (in the body, or HTTP Basic) for a token to the management or a data-plane resource."""
     client_id, secret = basic if basic is not None else (required(form, "client_id"), "")
     if len(client_id) > MAX_CLIENT_ID:  # application ids are GUIDs; keep logs and counts bounded
         raise OAuthError("unauthorized_client", 700016, "The client_id is not a valid application id.")
@@ -201,7 +221,7 @@ def client_credentials(
                 "The request body must contain the following parameter: 'client_assertion' or "
                 "'client_secret'.",
             )
-    _resource(required(form, "scope"))
+    resource = _resource(required(form, "scope"))
     wait = services.lockout.retry_after(client_id)
     if wait is not None:
         raise SignInThrottled(
@@ -227,17 +247,18 @@ def client_credentials(
             "Invalid client secret provided. Ensure the secret being sent in the request is the "
             f"client secret value, not the client secret ID, for a secret added to app '{client_id}'.",
         )
-    return access_token(services, tenant, found.principal.id, found.app_id)
+    return access_token(services, tenant, found.principal.id, found.app_id, resource=resource)
 
 
-def verify_access_token(services: Services, token: str) -> str:
-    """The object id (`oid`) of a valid access token this server issued; `InvalidAccessToken`
-    otherwise. The caller still checks that the principal exists and is enabled."""
+def verify_access_token(services: Services, token: str, audiences: list[str] = AUDIENCES) -> str:
+    """The object id (`oid`) of a valid access token this server issued for one of `audiences`
+    (the management resource unless told); `InvalidAccessToken` otherwise. The caller still
+    checks that the principal exists and is enabled."""
     key = signing_keys.key_for(services, kid_of(token))
     if key is None:
         raise InvalidAccessToken("The token's signing key is unknown or has expired.")
     tenant = directory_tenant(services)
-    claims = verify(token, key, issuer=issuer(services, tenant), audiences=AUDIENCES)
+    claims = verify(token, key, issuer=issuer(services, tenant), audiences=audiences)
     if claims["tid"] != tenant or not isinstance(claims["oid"], str):
         raise InvalidAccessToken("The token is for another tenant.")
     return claims["oid"]

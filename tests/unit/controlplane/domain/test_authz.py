@@ -8,6 +8,7 @@ import pytest
 
 from maas.controlplane.domain.authz import (
     BUILTIN_ROLES,
+    SCORE_DATA_ACTION,
     Grant,
     Permission,
     RoleDefinition,
@@ -43,8 +44,9 @@ def grant(name: str, scope: str = SUB) -> Grant:
         ("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", 1, 0, 0),
         ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", 1, 8, 0),
         ("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", 1, 0, 0),
-        ("Azure AI Developer", "64702f94-c441-49e6-a78b-ef80e0188fee", 14, 7, 3),  # 7 + the seed's 7
-        ("AzureML Data Scientist", "f6c7c914-8db3-469d-8ca1-694a8f32e121", 4, 10, 0),
+        # 7 + the seed's 7; 3 + the keyless score data action
+        ("Azure AI Developer", "64702f94-c441-49e6-a78b-ef80e0188fee", 14, 7, 4),
+        ("AzureML Data Scientist", "f6c7c914-8db3-469d-8ca1-694a8f32e121", 4, 10, 1),  # keyless
         ("Azure AI Inference Deployment Operator", "3afb7f49-54cb-416e-8c09-6dc049efa503", 3, 0, 0),
     ],
 )
@@ -216,6 +218,29 @@ def test_owner_can_assign_roles_but_has_no_data_actions() -> None:
     assert is_allowed(grants, "Microsoft.Authorization/roleAssignments/write", WS)
     assert not is_data_allowed(grants, "Microsoft.CognitiveServices/accounts/OpenAI/x/action", WS)
     assert not is_data_allowed(grants, "anything", WS)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Azure AI Developer", True),
+        ("AzureML Data Scientist", True),
+        ("Owner", False),
+        ("Contributor", False),
+        ("Reader", False),
+        ("Azure AI Inference Deployment Operator", False),
+    ],
+)
+def test_the_keyless_score_data_action(name: str, expected: bool) -> None:
+    """Keyless calls need SCORE_DATA_ACTION on the endpoint: the two workspace-user roles hold it
+    (a MaaS deviation) at any scope at or above it; control-plane `*` does not."""
+    endpoint = f"{WS}/serverlessEndpoints/chat"
+    assert f"{MLS}/workspaces/serverlessEndpoints/score/action" == SCORE_DATA_ACTION
+    for scope in ("/", SUB, RG, WS, endpoint):
+        assert is_data_allowed([grant(name, scope)], SCORE_DATA_ACTION, endpoint) is expected
+    assert not is_data_allowed(
+        [grant(name, f"{RG}/providers/{MLS}/workspaces/other")], SCORE_DATA_ACTION, endpoint
+    )
 
 
 def test_reader() -> None:
