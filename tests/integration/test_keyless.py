@@ -29,7 +29,7 @@ import httpx
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from maas.controlplane.domain.authz import SCORE_DATA_ACTION
 from maas.controlplane.domain.tokens import LoadedKey, new_signing_key, sign
@@ -319,6 +319,30 @@ def test_a_disabled_principal_or_a_removed_role_is_refused_on_the_next_call(
     error(call(api, chat, token), 403, "permission_denied")
     api.ok(api.delete(f"{SPS}/{sp.app_id}"), 200, 204)
     error(call(api, chat, token), 401, "invalid_token")
+
+
+def test_a_remembered_token_still_needs_its_signing_key(
+    api: Api, tenant: str, settings: Settings, world: World, chat: Deployed
+) -> None:
+    """Verified signatures are remembered, but a token whose key was deleted (rotate, then delete
+    the row: docs/security.md's way to cut a leaked key's tokens off) stops as it would uncached."""
+    sp = Principal(api, tenant)
+    sp.assign(world.ws_path, AI_DEVELOPER)
+    token = sp.token()
+    assert call(api, chat, token).status_code == 200
+    assert call(api, chat, token).status_code == 200  # the second time from memory
+    old_kid = jwt.get_unverified_header(token)["kid"]
+    api.ok(api.post("/providers/Microsoft.MaaS/signingKeys/rotate"), 200)
+    assert call(api, chat, token).status_code == 200  # a retired key keeps verifying its tokens
+    assert call(api, chat, sp.token()).status_code == 200  # and new tokens have the new key
+    database = Database(settings.resolved_database_url)
+    try:
+        with database.write() as connection:
+            connection.execute(delete(t.signing_keys).where(t.signing_keys.c.kid == old_kid))
+    finally:
+        database.dispose()
+    services(api).keyring.loaded_at = float("-inf")  # as the 30 s reload would
+    assert "signing key" in error(call(api, chat, token), 401, "invalid_token")
 
 
 def test_an_endpoints_state_is_checked_after_a_token_as_after_a_key(

@@ -52,6 +52,7 @@ __all__ = [
     "required",
     "resolve_tenant",
     "resource_of",
+    "verified_claims",
     "verify_access_token",
 ]
 
@@ -254,6 +255,11 @@ def verify_access_token(services: Services, token: str, audiences: list[str] = A
     """The object id (`oid`) of a valid access token this server issued for one of `audiences`
     (the management resource unless told); `InvalidAccessToken` otherwise. The caller still
     checks that the principal exists and is enabled."""
+    return str(verified_claims(services, token, audiences)["oid"])
+
+
+def verified_claims(services: Services, token: str, audiences: list[str] = AUDIENCES) -> dict[str, Any]:
+    """`verify_access_token`'s checks; the token's claims (`oid` a string, `exp` a number)."""
     key = signing_keys.key_for(services, kid_of(token))
     if key is None:
         raise InvalidAccessToken("The token's signing key is unknown or has expired.")
@@ -261,7 +267,7 @@ def verify_access_token(services: Services, token: str, audiences: list[str] = A
     claims = verify(token, key, issuer=issuer(services, tenant), audiences=audiences)
     if claims["tid"] != tenant or not isinstance(claims["oid"], str):
         raise InvalidAccessToken("The token is for another tenant.")
-    return claims["oid"]
+    return claims
 
 
 def directory_tenant(services: Services) -> str:
