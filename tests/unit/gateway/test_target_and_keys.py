@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from maas.core.errors import Forbidden, Unavailable
-from maas.gateway.app import _key, split_target
+from maas.gateway.app import _credential, split_target
 from maas.gateway.directory import Directory
 from maas.gateway.http import Exchange
+from maas.gateway.keyless import looks_like_jwt
 from maas.gateway.readmodel import EndpointView
 from maas.serving.engines.base import ModelSpec
 
@@ -58,23 +59,39 @@ def _exchange(*headers: tuple[bytes, bytes]) -> Exchange:
 
 
 @pytest.mark.parametrize(
-    ("headers", "key"),
+    ("headers", "key", "bearer"),
     [
-        ([(b"api-key", b"k1")], "k1"),
-        ([(b"api-key", b"  k1 ")], "k1"),
-        ([(b"authorization", b"Bearer k2")], "k2"),
-        ([(b"authorization", b"bearer k2")], "k2"),
-        ([(b"authorization", b"BEARER   k2  ")], "k2"),
-        ([(b"Authorization", b"Bearer k2")], "k2"),  # header names are case-insensitive
-        ([(b"api-key", b"k1"), (b"authorization", b"Bearer k2")], "k1"),  # api-key first
-        ([(b"api-key", b""), (b"authorization", b"Bearer k2")], "k2"),
-        ([(b"authorization", b"Basic k2")], None),
-        ([(b"authorization", b"Bearerk2")], None),
-        ([], None),
+        ([(b"api-key", b"k1")], "k1", False),
+        ([(b"api-key", b"  k1 ")], "k1", False),
+        ([(b"authorization", b"Bearer k2")], "k2", True),
+        ([(b"authorization", b"bearer k2")], "k2", True),
+        ([(b"authorization", b"BEARER   k2  ")], "k2", True),
+        ([(b"Authorization", b"Bearer k2")], "k2", True),  # header names are case-insensitive
+        ([(b"api-key", b"k1"), (b"authorization", b"Bearer k2")], "k1", False),  # api-key first
+        ([(b"api-key", b""), (b"authorization", b"Bearer k2")], "k2", True),
+        ([(b"authorization", b"Basic k2")], None, False),
+        ([(b"authorization", b"Bearerk2")], None, False),
+        ([], None, False),
     ],
 )
-def test_key_from_headers(headers: list[tuple[bytes, bytes]], key: str | None) -> None:
-    assert (_key(_exchange(*headers)) or None) == key
+def test_key_from_headers(headers: list[tuple[bytes, bytes]], key: str | None, bearer: bool) -> None:
+    """The credential sent, and whether it came as a bearer (a key, or maybe an access token)."""
+    found, as_bearer = _credential(_exchange(*headers))
+    assert (found or None, as_bearer) == (key, bearer)
+
+
+@pytest.mark.parametrize(
+    ("credential", "is_token"),
+    [
+        ("eyJhbGciOiJSUzI1NiJ9.eyJvaWQiOiJ4In0.c2ln", True),
+        ("0123456789abcdef" * 4, False),  # a generated key: 64 hex characters
+        ("eyJ" + "A" * 61, False),  # a chosen key may start like a JWT; it never holds a dot
+        ("eyJa.b", False),
+        ("a.b.c", False),
+    ],
+)
+def test_tokens_are_told_from_keys_by_shape(credential: str, is_token: bool) -> None:
+    assert looks_like_jwt(credential) is is_token
 
 
 def _view(provisioning: str = "Succeeded", state: str = "Online", model: bool = True) -> EndpointView:
