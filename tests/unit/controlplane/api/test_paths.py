@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from maas.controlplane.api.paths import canonical_path
+from support.api import Api
 
 
 @pytest.mark.parametrize(
@@ -30,3 +31,15 @@ def test_a_resource_named_like_a_collection_keeps_its_case() -> None:
         "/workspaces/Models"
     )
     assert canonical_path(path) == path
+
+
+@pytest.mark.parametrize("segment", ["%2E%2E", "%2e", ".%2E", "%2E."])
+def test_a_dot_segment_is_refused_before_any_route_sees_it(api: Api, segment: str) -> None:
+    """Scopes are compared as strings: `rg-a/../rg-b` must never reach a permission check."""
+    path = (
+        f"/subscriptions/s/resourceGroups/rg-a/{segment}/rg-b/providers/Microsoft.Authorization"
+        "/roleAssignments?api-version=2022-04-01"
+    )
+    response = api.client.get(path, headers={"Authorization": f"Bearer {api.token}"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "InvalidRequestUri"
