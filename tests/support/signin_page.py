@@ -1,5 +1,5 @@
 """Reading the sign-in page as a browser would: the first form's action and its fields, and the
-`role="alert"` message. Used by the integration tests and by `browser_signin` (the BROWSER
+`role="alert"` message. Used by the integration tests and by `contract/browser_helper.py` (the BROWSER
 helper of the InteractiveBrowserCredential contract test)."""
 
 from __future__ import annotations
