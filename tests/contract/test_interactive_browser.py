@@ -57,14 +57,25 @@ class Browser:
     def output(self) -> str:
         return self.log.read_text() if self.log.exists() else "<the browser helper never ran>"
 
-    def wait(self) -> str:
-        """The helper's log once it has finished (it stops on its own within its HTTP timeouts)."""
+    def wait(self, runs: int = 1) -> str:
+        """The helper's log once it has finished `runs` sign-ins (it stops on its own within its
+        HTTP timeouts)."""
         deadline = time.monotonic() + HELPER_WAIT_S
-        while not any(mark in self.output() for mark in ("DONE", "FAILED")):
+        while sum(self.output().count(mark) for mark in ("DONE", "FAILED")) < runs:
             if time.monotonic() > deadline:
                 pytest.fail(f"the browser helper did not finish:\n{self.output()}")
             time.sleep(0.1)
         return self.output()
+
+    def jar(self) -> httpx.Cookies:
+        """The helper's cookie jar (what the browser keeps between sign-ins)."""
+        jar = httpx.Cookies()
+        for name, value, domain, path in json.loads(self.cookies.read_text()):
+            jar.set(name, value, domain=domain, path=path)
+        return jar
+
+    def keep(self, jar: httpx.Cookies) -> None:
+        self.cookies.write_text(json.dumps([[c.name, c.value, c.domain, c.path] for c in jar.jar]))
 
     def visits(self) -> list[str]:
         """One line per authorize page the helper opened (with whether it showed the form)."""
@@ -166,6 +177,32 @@ def test_interactive_browser_credential_signs_in_through_the_page(
     assert renewed.token != token.token
     assert jwt.decode(renewed.token, options={"verify_signature": False})["oid"] == user
     assert len(browser.visits()) == 1, browser.output()
+
+
+def test_a_second_sign_in_in_the_same_browser_needs_no_password(
+    browser: Browser, maas_server: Server, tenant: str, user: str
+) -> None:
+    """The page's session cookie (kept in the helper's cookie jar between runs, as a browser
+    keeps it) gives a second credential, a new MSAL cache with no refresh token, its code
+    without the form. Signing out in that browser brings the form back."""
+    first = _credential(maas_server, tenant).get_token(SCOPE)
+    browser.wait()
+    second = _credential(maas_server, tenant).get_token(SCOPE)
+    assert second.token != first.token
+    assert jwt.decode(second.token, options={"verify_signature": False})["oid"] == user
+    assert browser.visits() == [
+        "GET authorize -> 200, password form: True",
+        "GET authorize -> 200, password form: False",  # the form_post page, at once
+    ], browser.output()
+    browser.wait(runs=2)
+    with httpx.Client(verify=str(maas_server.ca), cookies=browser.jar()) as http:
+        out = http.get(f"{maas_server.url}/{tenant}/oauth2/v2.0/logout")
+        assert out.status_code == 200 and "Signed out" in out.text
+        cleared = out.headers["set-cookie"]
+        assert cleared.startswith('maas_session=""') and "Secure" in cleared and "HttpOnly" in cleared
+        browser.keep(http.cookies)
+    _credential(maas_server, tenant).get_token(SCOPE)
+    assert browser.visits()[-1] == "GET authorize -> 200, password form: True", browser.output()
 
 
 def test_a_wrong_password_never_completes_and_times_out(

@@ -8,6 +8,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from maas.controlplane.store import tables as t
 from maas.controlplane.store.database import Database
 from maas.core.settings import Settings
+from maas.server.app import create_server_app
 from support.api import Api
 from support.signin_page import read_page
 
@@ -62,6 +64,8 @@ def _params(challenge: str, **extra: str) -> dict[str, str]:
 
 
 def _sign_in(client: TestClient, tenant: str, params: dict[str, str], password: str = PASSWORD) -> Any:
+    """A fresh browser (no cookies, so no session) opens the page and signs in."""
+    client.cookies.clear()
     page = client.get(f"/{tenant}/oauth2/v2.0/authorize", params=params)
     assert page.status_code == 200, page.text
     form = read_page(page.text)
@@ -244,3 +248,222 @@ def test_a_bad_authorize_request_shows_an_error_page(api: Api, client: TestClien
     )
     unsupported = client.post(f"/{tenant}/oauth2/v2.0/token", data={"grant_type": "password"})
     assert _codes(unsupported) == [70003]
+
+
+# -- sessions and cookies (issue 13 item 8) ------------------------------------------------------
+SESSION, BROWSER = "maas_session", "maas_browser"
+
+
+def _set_cookies(answer: Any) -> dict[str, dict[str, str]]:
+    """The response's Set-Cookie headers: name -> {"value", and each attribute in lower case}."""
+    found: dict[str, dict[str, str]] = {}
+    for header in answer.headers.get_list("set-cookie"):
+        first, *attributes = [part.strip() for part in header.split(";")]
+        name, _, value = first.partition("=")
+        found[name] = {"value": value.strip('"')} | {
+            key.lower(): rest for key, _, rest in (a.partition("=") for a in attributes)
+        }
+    return found
+
+
+def _authorize(client: TestClient, tenant: str, challenge: str, **extra: str) -> Any:
+    return client.get(
+        f"/{tenant}/oauth2/v2.0/authorize", params=_params(challenge, **extra), follow_redirects=False
+    )
+
+
+def _sso_code(answer: Any) -> str:
+    """The code of an authorize answer that skipped the page (a 302 to the redirect URI)."""
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["location"].startswith(REDIRECT + "?")
+    return parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
+
+
+def _present(client: TestClient, session: str) -> None:
+    """Make the browser send this session cookie value (instead of any it has)."""
+    client.cookies.delete(SESSION)
+    client.cookies.set(SESSION, session)
+
+
+def _shows_page(answer: Any) -> bool:
+    return answer.status_code == 200 and "password" in read_page(answer.text).fields
+
+
+def test_cookies_are_http_only_lax_and_secure_only_under_tls(
+    api: Api, client: TestClient, settings: Settings
+) -> None:
+    tenant = _tenant(api)
+    _user(api)
+    _, challenge = _pkce()
+    page = _authorize(client, tenant, challenge)
+    signed_in = _sign_in(client, tenant, _params(challenge))
+    for answer, name in ((page, BROWSER), (signed_in, SESSION)):
+        cookie = _set_cookies(answer)[name]
+        assert len(cookie["value"]) == 43 and cookie["path"] == "/", cookie
+        assert "httponly" in cookie and cookie["samesite"].lower() == "lax", cookie
+        assert "secure" not in cookie and "domain" not in cookie and "max-age" not in cookie, cookie
+    # the session cookie is opaque: the store keeps its keyed digest, never the value
+    value = _set_cookies(signed_in)[SESSION]["value"]
+    database = Database(settings.resolved_database_url)
+    try:
+        with database.read() as connection:
+            rows = [dict(row) for row in connection.execute(select(t.signin_sessions)).mappings()]
+    finally:
+        database.dispose()
+    assert len(rows) == 1 and value not in str(rows) and len(rows[0]["digest"]) == 64
+    # over https (a proxy in front, or the request's own scheme) the cookies are Secure too
+    https = TestClient(client.app, base_url="https://testserver")
+    secure_page = _authorize(https, tenant, challenge)
+    assert "secure" in _set_cookies(secure_page)[BROWSER]
+    form = read_page(secure_page.text)
+    fields = form.fields | {"username": "alice@contoso.example", "password": PASSWORD}
+    secure_session = _set_cookies(https.post(form.action, data=fields, follow_redirects=False))[SESSION]
+    assert "secure" in secure_session and "httponly" in secure_session
+    # and under `maas serve --tls` (settings.tls) even when the request reached it as http
+    tls = settings.model_copy(update={"tls": True})
+    with TestClient(create_server_app(tls)) as tls_client:
+        assert "secure" in _set_cookies(_authorize(tls_client, tenant, challenge))[BROWSER]
+
+
+def test_a_session_signs_in_again_without_the_password(
+    api: Api, client: TestClient, settings: Settings
+) -> None:
+    tenant, object_id = _tenant(api), _user(api)
+    _user(api, "bob@contoso.example")
+    verifier, challenge = _pkce()
+    first = _sign_in(client, tenant, _params(challenge))
+    assert first.status_code == 302 and SESSION in _set_cookies(first)
+    # the same browser: the code comes at once, no page, and it is the same user's
+    code = _sso_code(_authorize(client, tenant, challenge))
+    tokens = _redeem(client, tenant, code, verifier).json()
+    assert jwt.decode(tokens["access_token"], options={"verify_signature": False})["oid"] == object_id
+    assert _sign_ins(settings).count(("alice@contoso.example", object_id, "Succeeded")) == 1  # the SSO one
+    # form_post mode and prompt=none take the session too
+    posted = read_page(_authorize(client, tenant, challenge, response_mode="form_post").text)
+    assert posted.action == REDIRECT and posted.fields["code"] and posted.fields["state"] == "st-1"
+    _sso_code(_authorize(client, tenant, challenge, prompt="none"))
+    # prompt=login, or a login_hint naming someone else, shows the page
+    assert _shows_page(_authorize(client, tenant, challenge, prompt="login"))
+    assert _shows_page(_authorize(client, tenant, challenge, login_hint="bob@contoso.example"))
+    _sso_code(_authorize(client, tenant, challenge, login_hint="ALICE@contoso.example"))
+    # a fresh browser has no session; prompt=none then answers login_required to the redirect URI
+    client.cookies.clear()
+    assert _shows_page(_authorize(client, tenant, challenge))
+    silent = _authorize(client, tenant, challenge, prompt="none")
+    assert silent.status_code == 302 and "password" not in silent.text
+    query = parse_qs(urlsplit(silent.headers["location"]).query)
+    assert query["error"] == ["login_required"] and query["state"] == ["st-1"] and "code" not in query
+    assert query["error_description"][0].startswith("AADSTS50058")
+
+
+def test_signing_in_again_replaces_the_session(api: Api, client: TestClient) -> None:
+    tenant = _tenant(api)
+    _user(api)
+    _, challenge = _pkce()
+    old = _set_cookies(_sign_in(client, tenant, _params(challenge)))[SESSION]["value"]
+    page = read_page(_authorize(client, tenant, challenge, prompt="login").text)
+    fields = page.fields | {"username": "alice@contoso.example", "password": PASSWORD}
+    new = _set_cookies(client.post(page.action, data=fields, follow_redirects=False))[SESSION]["value"]
+    assert new != old
+    _present(client, old)
+    assert _shows_page(_authorize(client, tenant, challenge))  # the old one ended
+
+
+def test_sign_out_ends_the_session_and_clears_the_cookie(api: Api, client: TestClient) -> None:
+    tenant = _tenant(api)
+    _user(api)
+    _, challenge = _pkce()
+    session = _set_cookies(_sign_in(client, tenant, _params(challenge)))[SESSION]["value"]
+    out = client.get(
+        f"/{tenant}/oauth2/v2.0/logout",
+        params={"post_logout_redirect_uri": "http://localhost:8400/done", "state": "s-2"},
+        follow_redirects=False,
+    )
+    assert out.status_code == 302 and out.headers["location"] == "http://localhost:8400/done?state=s-2"
+    cleared = _set_cookies(out)[SESSION]
+    assert cleared["value"] == "" and cleared["max-age"] == "0" and "httponly" in cleared
+    assert _shows_page(_authorize(client, tenant, challenge))
+    # the server forgot it: the old value, presented again, signs in no one
+    _present(client, session)
+    assert _shows_page(_authorize(client, tenant, challenge))
+    # a redirect URI that is not loopback is not followed: a plain "signed out" page
+    _sign_in(client, tenant, _params(challenge))
+    elsewhere = client.post(
+        f"/{tenant}/oauth2/v2.0/logout",
+        data={"post_logout_redirect_uri": "https://evil.example/"},
+        follow_redirects=False,
+    )
+    assert elsewhere.status_code == 200 and "location" not in elsewhere.headers
+    assert "Signed out" in elsewhere.text and "not an allowed" in elsewhere.text
+    assert _shows_page(_authorize(client, tenant, challenge))
+    # with no session at all sign-out still answers; an unknown tenant is Entra's error page
+    assert client.get(f"/{tenant}/oauth2/v2.0/logout").status_code == 200
+    unknown = client.get(f"/{uuid.uuid4()}/oauth2/v2.0/logout")
+    assert unknown.status_code == 400 and read_page(unknown.text).alert.startswith("AADSTS90002")
+    discovery = client.get(f"/{tenant}/v2.0/.well-known/openid-configuration").json()
+    assert discovery["end_session_endpoint"] == f"http://testserver/{tenant}/oauth2/v2.0/logout"
+
+
+def test_a_disabled_user_or_a_new_password_ends_the_session(
+    api: Api, client: TestClient, settings: Settings
+) -> None:
+    tenant = _tenant(api)
+    _user(api)
+    _, challenge = _pkce()
+    user = f"{USERS}/alice@contoso.example"
+    _sign_in(client, tenant, _params(challenge))
+    api.ok(api.put(user, {"properties": {"accountEnabled": False}}), 200)
+    refused = _authorize(client, tenant, challenge)
+    assert _shows_page(refused) and _set_cookies(refused)[SESSION]["max-age"] == "0"
+    api.ok(api.put(user, {"properties": {"accountEnabled": True}}), 200)
+    assert _shows_page(_authorize(client, tenant, challenge))  # enabling again does not revive it
+    session = _set_cookies(_sign_in(client, tenant, _params(challenge)))[SESSION]["value"]
+    api.ok(api.put(user, {"properties": {"passwordProfile": {"password": "a new password 42"}}}), 200)
+    _present(client, session)
+    assert _shows_page(_authorize(client, tenant, challenge))
+    # deleting the user ends it too
+    session = _set_cookies(_sign_in(client, tenant, _params(challenge), password="a new password 42"))[
+        SESSION
+    ]["value"]
+    api.ok(api.delete(user), 204)
+    _user(api)  # the same name again is someone new
+    _present(client, session)
+    assert _shows_page(_authorize(client, tenant, challenge))
+    # and an expired session signs in no one (and is deleted)
+    session = _set_cookies(_sign_in(client, tenant, _params(challenge)))[SESSION]["value"]
+    _sso_code(_authorize(client, tenant, challenge))
+    database = Database(settings.resolved_database_url)
+    try:
+        with database.write() as connection:
+            connection.execute(t.signin_sessions.update().values(expires_at=datetime.now(UTC) - timedelta(1)))
+        _present(client, session)
+        assert _shows_page(_authorize(client, tenant, challenge))
+        with database.read() as connection:
+            assert connection.execute(select(t.signin_sessions)).first() is None
+    finally:
+        database.dispose()
+
+
+def test_a_post_needs_the_browser_cookie_its_page_was_rendered_for(api: Api, client: TestClient) -> None:
+    """Login CSRF: a cross-site form post carries no SameSite=Lax cookie, and a page the forger
+    fetched himself is bound to his own browser cookie, not the victim's."""
+    tenant = _tenant(api)
+    _user(api)
+    _, challenge = _pkce()
+    client.cookies.clear()
+    page = read_page(_authorize(client, tenant, challenge).text)
+    fields = page.fields | {"username": "alice@contoso.example", "password": PASSWORD}
+    client.cookies.clear()  # no cookie: what a cross-site post sends
+    missing = client.post(page.action, data=fields, follow_redirects=False)
+    assert missing.status_code == 400 and "location" not in missing.headers
+    assert "sent no sign-in cookie" in read_page(missing.text).alert
+    assert SESSION not in _set_cookies(missing) and BROWSER in _set_cookies(missing)  # a retry works
+    client.cookies.clear()
+    client.cookies.set(BROWSER, "someone-elses-browser-cookie-0123456789abcdef")
+    wrong = client.post(page.action, data=fields, follow_redirects=False)
+    assert wrong.status_code == 400 and "location" not in wrong.headers
+    assert "expired" in read_page(wrong.text).alert and SESSION not in _set_cookies(wrong)
+    # the re-rendered page is bound to the cookie this browser has now, so a retry signs in
+    retry = read_page(wrong.text)
+    done = client.post(retry.action, data=retry.fields | {"password": PASSWORD}, follow_redirects=False)
+    assert done.status_code == 302 and SESSION in _set_cookies(done)

@@ -21,6 +21,7 @@ __all__ = [
     "CODE_LIFETIME",
     "ID_TOKEN_SCOPES",
     "REFRESH_LIFETIME",
+    "SESSION_LIFETIME",
     "client_info",
     "is_loopback_redirect",
     "pkce_matches",
@@ -31,6 +32,8 @@ __all__ = [
 AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 CODE_LIFETIME = timedelta(minutes=5)
 REFRESH_LIFETIME = timedelta(days=90)  # Entra's default inactivity lifetime for refresh tokens
+# A browser's sign-in session (single sign-on at /authorize): a working day, then the password again.
+SESSION_LIFETIME = timedelta(hours=8)
 ID_TOKEN_SCOPES = frozenset({"openid", "profile", "email"})
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # RFC 7636 4.2: BASE64URL(SHA256(verifier)) is 43 characters; a verifier is 43-128 of these.

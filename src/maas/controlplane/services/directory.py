@@ -45,6 +45,7 @@ from maas.controlplane.domain.resources import Principal, PrincipalType
 from maas.controlplane.services.context import Caller, Saved, Services
 from maas.controlplane.store.directory import DirectoryRepository
 from maas.controlplane.store.repository import Repository
+from maas.controlplane.store.sessions import SessionRepository
 from maas.core.clock import utcnow
 from maas.core.errors import BadRequest, Conflict, NotFound
 from maas.core.ids import service_principal_id, user_id
@@ -152,6 +153,9 @@ def put_user(services: Services, caller: Caller, upn: str, body: UserBody) -> Sa
             repo.update_user(principal.id, display_name=props.display_name, password_hash=password_hash)
             if props.account_enabled is not None:
                 repo.set_enabled(principal.id, props.account_enabled)
+            if password_hash is not None or props.account_enabled is False:
+                # A new password or a disabled account ends the user's browser sessions now.
+                SessionRepository(connection).remove_principal(principal.id)
         Repository(connection).log_activity(caller.actor, USERS.write, user_id(upn), "Succeeded")
         saved = repo.user(principal.id)
     assert saved is not None
@@ -236,6 +240,7 @@ def delete_user(services: Services, caller: Caller, upn: str) -> bool:
         else:
             repo.remove_user(found.principal.id)
             name = found.user_principal_name
+        SessionRepository(connection).remove_principal(found.principal.id)
         Repository(connection).log_activity(caller.actor, USERS.delete, user_id(name), "Succeeded")
     return True
 

@@ -17,8 +17,17 @@ stop working the moment the user is disabled or deleted.
 
 Failed sign-ins on the page are throttled per user name and per client address (the same
 `Lockout` as client secrets, under prefixed keys). The form carries a token bound to the page's
-parameters and the time it was rendered (a keyed digest), so a post must come from a page this
-server rendered for exactly this request, within `PAGE_LIFETIME`.
+parameters, the time it was rendered and the browser's anti-forgery cookie (a keyed digest of
+the three), so a post must come from a page this server rendered for exactly this request, in
+this browser, within `PAGE_LIFETIME`: a cross-site post carries no such cookie (SameSite=Lax),
+and a page the forger fetched himself is bound to his cookie, not the victim's.
+
+A password sign-in also starts a browser session (`signin_sessions`, the cookie value kept as a
+keyed digest, `SESSION_LIFETIME`): a later authorize request from that browser gets its code
+without the password (single sign-on) unless it says `prompt=login`. A session ends when it
+expires, when the browser signs out (`sign_out`), and at once when its user is disabled, deleted
+or given a new password (the directory deletes the rows; `session_user` also checks the user is
+still enabled).
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from maas.controlplane.domain.signin import (
     CODE_LIFETIME,
     ID_TOKEN_SCOPES,
     REFRESH_LIFETIME,
+    SESSION_LIFETIME,
     client_info,
     is_loopback_redirect,
     pkce_matches,
@@ -47,21 +57,27 @@ from maas.controlplane.services import activity, directory, signing_keys, tokens
 from maas.controlplane.services.context import Services
 from maas.controlplane.store.directory import DirectoryRepository
 from maas.controlplane.store.grants import GrantRecord, GrantRepository
+from maas.controlplane.store.sessions import SessionRecord, SessionRepository
 from maas.core.clock import utcnow
 from maas.core.errors import OAuthError, SignInThrottled
 
 __all__ = [
     "PAGE_LIFETIME",
     "AuthorizeRequest",
+    "SignedIn",
     "authorization_code",
     "authorize_request",
     "page_token",
     "refresh_token",
+    "session_user",
     "sign_in",
+    "sign_out",
+    "single_sign_on",
 ]
 
 PAGE_LIFETIME = 15 * 60  # seconds a rendered sign-in page may be posted
 MAX_PARAM = 2048
+MAX_COOKIE = 128  # the session and anti-forgery cookies are 43 characters
 # What a user's scopes may name: the management resource (the Azure CLI's older name for it too)
 # and the data-plane resources endpoints take tokens for.
 RESOURCES = (
@@ -84,6 +100,7 @@ class AuthorizeRequest:
     nonce: str
     code_challenge: str
     login_hint: str = ""
+    prompt: str = ""  # "login" forces the password page; "none" must not show it
 
     def fields(self) -> dict[str, str]:
         return {
@@ -155,23 +172,37 @@ def authorize_request(services: Services, segment: str, params: Mapping[str, str
         nonce=params.get("nonce", ""),
         code_challenge=challenge,
         login_hint=params.get("login_hint", ""),
+        prompt=params.get("prompt", "").strip().lower(),
     )
 
 
-def page_token(services: Services, request: AuthorizeRequest, issued: int) -> str:
-    """The form's anti-forgery token: a keyed digest of the page's parameters and its time."""
-    bound = "\x1f".join([request.tenant, *request.fields().values(), str(issued)])
+@dataclass(frozen=True)
+class SignedIn:
+    """A password sign-in's result: the code for the redirect, and the new session's cookie value."""
+
+    code: str
+    session: str
+
+
+def page_token(services: Services, request: AuthorizeRequest, issued: int, browser: str) -> str:
+    """The form's anti-forgery token: a keyed digest of the page's parameters, its time and the
+    browser's anti-forgery cookie."""
+    bound = "\x1f".join([request.tenant, *request.fields().values(), str(issued), browser])
     return services.vault.digest("signin-page\x1f" + bound)
 
 
-def _check_page(services: Services, request: AuthorizeRequest, form: Mapping[str, str]) -> None:
+def _check_page(services: Services, request: AuthorizeRequest, form: Mapping[str, str], browser: str) -> None:
+    if not browser or len(browser) > MAX_COOKIE:
+        raise _invalid(
+            "Your browser sent no sign-in cookie: allow cookies for this site and sign in again.", 90023
+        )
     try:
         issued = int(form.get("issued", ""))
     except ValueError:
         issued = 0
     fresh = 0 <= time.time() - issued <= PAGE_LIFETIME
     if not fresh or not services.vault.same(
-        form.get("page_token", ""), page_token(services, request, issued)
+        form.get("page_token", ""), page_token(services, request, issued, browser)
     ):
         raise _invalid("The sign-in page has expired or was not issued by this server; sign in again.", 90023)
 
@@ -180,10 +211,19 @@ def _digest(services: Services, kind: str, value: str) -> str:
     return services.vault.digest(f"grant\x1f{kind}\x1f{value}")
 
 
-def sign_in(services: Services, request: AuthorizeRequest, form: Mapping[str, str], info: RequestInfo) -> str:
-    """Check the page's user name and password; the authorization code for the redirect, or an
-    `OAuthError` whose message the page shows. Each attempt is an activity-log sign-in."""
-    _check_page(services, request, form)
+def sign_in(
+    services: Services,
+    request: AuthorizeRequest,
+    form: Mapping[str, str],
+    info: RequestInfo,
+    browser: str,
+    previous_session: str = "",
+) -> SignedIn:
+    """Check the page's user name and password (and that the post comes from a page rendered
+    for this browser); the authorization code for the redirect and a new session (replacing
+    `previous_session`), or an `OAuthError` whose message the page shows. Each attempt is an
+    activity-log sign-in."""
+    _check_page(services, request, form, browser)
     upn = form.get("username", "").strip()[:128]
     password = form.get("password", "")
     if not upn or not password:
@@ -210,6 +250,75 @@ def sign_in(services: Services, request: AuthorizeRequest, form: Mapping[str, st
         for key in keys:
             services.lockout.failed(key)
         raise _invalid("Your account or password is incorrect.", 50126, "invalid_grant")
+    session = secrets.token_urlsafe(32)
+    now = utcnow()
+    with services.db.write() as connection:
+        sessions = SessionRepository(connection)
+        sessions.prune(now)
+        if previous_session:
+            sessions.remove(_session_digest(services, previous_session))
+        sessions.add(
+            SessionRecord(
+                digest=_session_digest(services, session),
+                principal_id=user.principal.id,
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
+        )
+    return SignedIn(_issue_code(services, request, user.principal.id), session)
+
+
+def _session_digest(services: Services, value: str) -> str:
+    return services.vault.digest(f"signin-session\x1f{value}")
+
+
+def session_user(services: Services, session: str) -> DirectoryUser | None:
+    """The enabled user whose live browser session this cookie value is, or None (an expired
+    session, or one whose user is disabled or gone, is deleted)."""
+    if not session or len(session) > MAX_COOKIE:
+        return None
+    digest = _session_digest(services, session)
+    with services.db.read() as connection:
+        found = SessionRepository(connection).find(digest)
+        user = DirectoryRepository(connection).user(found.principal_id) if found is not None else None
+    if found is None:
+        return None
+    if (
+        found.expires_at > utcnow()
+        and user is not None
+        and user.principal.id == found.principal_id
+        and user.enabled
+    ):
+        return user
+    with services.db.write() as connection:
+        SessionRepository(connection).remove(digest)
+    return None
+
+
+def single_sign_on(
+    services: Services, request: AuthorizeRequest, user: DirectoryUser, info: RequestInfo
+) -> str | None:
+    """The authorization code for a browser whose session is `user`'s, with no password; None
+    when the request's `login_hint` names someone else (the page then asks who signs in).
+    Recorded in the activity log as a sign-in."""
+    hint = request.login_hint.strip().lower()
+    if hint and hint not in (user.user_principal_name.lower(), user.principal.id):
+        return None
+    activity.record_sign_in(
+        services, info, "/", succeeded=True, principal_id=user.principal.id, name=user.user_principal_name
+    )
+    return _issue_code(services, request, user.principal.id)
+
+
+def sign_out(services: Services, session: str) -> bool:
+    """End the browser session with this cookie value; whether there was one."""
+    if not session or len(session) > MAX_COOKIE:
+        return False
+    with services.db.write() as connection:
+        return SessionRepository(connection).remove(_session_digest(services, session))
+
+
+def _issue_code(services: Services, request: AuthorizeRequest, principal_id: str) -> str:
     code = secrets.token_urlsafe(32)
     now = utcnow()
     with services.db.write() as connection:
@@ -219,7 +328,7 @@ def sign_in(services: Services, request: AuthorizeRequest, form: Mapping[str, st
             GrantRecord(
                 digest=_digest(services, "code", code),
                 kind="code",
-                principal_id=user.principal.id,
+                principal_id=principal_id,
                 client_id=request.client_id,
                 scope=request.scope,
                 created_at=now,

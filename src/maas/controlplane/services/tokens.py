@@ -106,6 +106,7 @@ def discovery_document(services: Services, segment: str) -> dict[str, Any]:
         "issuer": issuer(services, tenant),
         "request_uri_parameter_supported": False,
         "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+        "end_session_endpoint": f"{root}/oauth2/v2.0/logout",
         "claims_supported": [
             "aud",
             "iss",

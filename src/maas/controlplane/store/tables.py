@@ -202,6 +202,20 @@ authorization_grants = Table(
     Index("ix_authorization_grants_principal", "principal_id"),
 )
 
+# Browser sign-in sessions (the sign-in page's cookie): the cookie value is kept only as a keyed
+# digest; a session works until it expires, its user signs out, or the user is disabled,
+# deleted or given a new password.
+signin_sessions = Table(
+    "signin_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("principal_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_signin_sessions_expires", "expires_at"),
+    Index("ix_signin_sessions_principal", "principal_id"),
+)
+
 role_assignments = Table(
     "role_assignments",
     metadata,
