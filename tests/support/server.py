@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -27,6 +27,7 @@ class RunningServer:
     token: str
     data_dir: Path
     ca_bundle: Path | None
+    log: Path | None = None  # the server's stdout and stderr
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -42,7 +43,7 @@ def running_server(
     data_dir: Path,
     *,
     tls: bool = False,
-    token: str = "e2e-admin-token-0123456789",
+    token: str | None = "e2e-admin-token-0123456789",
     extra_env: dict[str, str] | None = None,
     extra_args: Sequence[str] = (),
     start_timeout: float = 60.0,
@@ -52,14 +53,20 @@ def running_server(
     args.extend(extra_args)
     if tls:
         args.append("--tls")
-    env = {**os.environ, "MAAS_ADMIN_TOKEN": token, **(extra_env or {})}
+    env = {**os.environ, **(extra_env or {})}
+    if token is not None:
+        env["MAAS_ADMIN_TOKEN"] = token  # None: the server generates one in <data-dir>/admin-token
     log = data_dir.parent / f"server-{port}.log"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
     scheme = "https" if tls else "http"
     server = RunningServer(
-        f"{scheme}://127.0.0.1:{port}", token, data_dir, data_dir / "tls" / "ca.pem" if tls else None
+        f"{scheme}://127.0.0.1:{port}",
+        token or "generated",  # read from <data-dir>/admin-token once the server answers
+        data_dir,
+        data_dir / "tls" / "ca.pem" if tls else None,
+        log,
     )
     try:
         deadline = time.monotonic() + start_timeout
@@ -75,6 +82,8 @@ def running_server(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"maas serve did not answer in {start_timeout:g} s:\n{log.read_text()}")
             time.sleep(0.1)
+        if token is None:
+            server = replace(server, token=(data_dir / "admin-token").read_text().strip())
         yield server
     finally:
         process.terminate()

@@ -99,6 +99,16 @@ def serve(
             "or MAAS_TRUSTED_AUDIENCE).",
         ),
     ] = None,
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"] | None,
+        typer.Option("--log-level", help="Server log level (default info; or MAAS_LOG_LEVEL)."),
+    ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log", help="Log one line per HTTP request (or MAAS_ACCESS_LOG)."
+        ),
+    ] = None,
 ) -> None:
     """Run the MaaS server (control plane) on HOST:PORT."""
     from maas.server.run import serve as run_server
@@ -116,6 +126,10 @@ def serve(
         overrides["trusted_issuer"] = trusted_issuer
     if trusted_audience is not None:
         overrides["trusted_audience"] = trusted_audience
+    if log_level is not None:
+        overrides["log_level"] = log_level
+    if access_log is not None:
+        overrides["access_log"] = access_log
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:  # a bad flag or MAAS_* variable: say which, no traceback

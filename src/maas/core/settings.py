@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     trusted_issuer_metadata_url: str | None = None
     # Seconds one fetch of the discovery document or the keys may take.
     trusted_issuer_timeout: float = Field(default=5.0, gt=0, le=60)
+    # The server log: the level of MaaS's and uvicorn's loggers (other libraries log warnings
+    # and up), and one line per HTTP request (uvicorn's access log, query values that look like
+    # credentials replaced; see maas.server.logs). Secrets are never logged at any level.
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = False
 
     @field_validator("secret")
     @classmethod

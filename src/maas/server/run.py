@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import uvicorn
 
 from maas.core.settings import Settings
+from maas.server import logs
 from maas.server.app import create_server_app
 from maas.server.bootstrap import prepare
 from maas.server.tls import ensure_tls_files
 
 
 def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_level)
     prepared = prepare(settings)
     settings = prepared.settings
     certfile: str | None = None
@@ -31,8 +31,9 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
     if settings.tls:
         echo(f"  CA bundle:      {files.ca_cert}  (export REQUESTS_CA_BUNDLE={files.ca_cert})")
     if prepared.generated_admin_token:
-        echo(f"  admin token:    {prepared.generated_admin_token}")
-        echo(f"    (also kept in {settings.data_dir / 'admin-token'}; set MAAS_ADMIN_TOKEN to replace it)")
+        # Never the token itself: this output is a log (a terminal, a journal, a CI artifact).
+        echo(f"  admin token:    generated: $(cat {settings.data_dir / 'admin-token'})")
+        echo("    (that file is readable only by you; set MAAS_ADMIN_TOKEN to choose the token)")
     else:
         where = settings.data_dir / "admin-token"
         hint = f"$(cat {where})" if where.exists() and not settings.admin_token else "$MAAS_ADMIN_TOKEN"
@@ -50,8 +51,9 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
         create_server_app(settings),
         host=settings.host,
         port=settings.port,
-        log_level="info",
-        access_log=False,
+        log_level=settings.log_level,
+        log_config=logs.uvicorn_log_config(),
+        access_log=settings.access_log,
         # X-Forwarded-For names the client only behind a proxy the operator says is there;
         # otherwise anyone on this host could pick the address the wrong-key throttle counts.
         proxy_headers=settings.trust_forwarded_for,
