@@ -3,8 +3,8 @@
 The secret lives in `<data-dir>/secret` (mode 0600) unless `MAAS_SECRET` is set; every process
 that shares a database must share the secret (it encrypts endpoint keys and digests tokens).
 The admin principal's token is `MAAS_ADMIN_TOKEN` when set (setting it later replaces the old
-one); otherwise it is generated on first start and kept in `<data-dir>/admin-token` (mode 0600),
-which `maas serve` names (it never prints the token: its output is a log). The admin is also the
+one); otherwise it is generated on first start, shown once by that start's `maas serve`, and kept
+in `<data-dir>/admin-token` (mode 0600), which later starts name. The admin is also the
 directory user `admin`, whose password is that token until an operator sets one. The tenant id
 (a GUID made at first start) is kept in the database, so every process that shares it agrees,
 and copied to `<data-dir>/tenant-id` for the operator.

@@ -31,9 +31,11 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
     if settings.tls:
         echo(f"  CA bundle:      {files.ca_cert}  (export REQUESTS_CA_BUNDLE={files.ca_cert})")
     if prepared.generated_admin_token:
-        # Never the token itself: this output is a log (a terminal, a journal, a CI artifact).
-        echo(f"  admin token:    generated: $(cat {settings.data_dir / 'admin-token'})")
-        echo("    (that file is readable only by you; set MAAS_ADMIN_TOKEN to choose the token)")
+        # Shown once, on the first start that made it, so the operator can sign in (user 'admin',
+        # this as the password); never again and never in a log record: later starts name the file.
+        echo(f"  admin token:    {prepared.generated_admin_token}")
+        echo(f"    (shown this once; kept in {settings.data_dir / 'admin-token'}, readable only by you;")
+        echo("     set MAAS_ADMIN_TOKEN to choose the token)")
     else:
         where = settings.data_dir / "admin-token"
         hint = f"$(cat {where})" if where.exists() and not settings.admin_token else "$MAAS_ADMIN_TOKEN"

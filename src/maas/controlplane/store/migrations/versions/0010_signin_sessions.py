@@ -1,8 +1,8 @@
 """sign-in sessions: the browser sessions of the sign-in page (single sign-on, sign out), each
 kept as a keyed digest of its cookie value with its user and expiry
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-08 04:00:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
