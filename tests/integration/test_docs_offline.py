@@ -79,7 +79,9 @@ def test_docs_page_and_its_assets_are_served_by_the_server(client: TestClient) -
 
 def test_docs_assets_that_do_not_exist_are_404(client: TestClient) -> None:
     assert client.get("/docs/assets/nothing.js").status_code == 404
-    assert client.get("/docs/assets/..%2F..%2Fapp.py").status_code == 404
+    climbing = client.get("/docs/assets/..%2F..%2Fapp.py")  # '..' segments: refused before any route
+    assert climbing.status_code == 400 and climbing.json()["error"]["code"] == "InvalidRequestUri"
+    assert client.get("/docs/assets/app..py").status_code == 404  # dots inside a name are a name
 
 
 def test_the_vendored_swagger_ui_says_what_it_is() -> None:

@@ -886,6 +886,8 @@ EXCLUDED: dict[tuple[str, str], str] = {
     ): "the token endpoint: signs callers in, is not called with a token (test_tokens.py)",
     ("GET", "/{tenant}/oauth2/v2.0/authorize"): "the sign-in page (test_signin.py)",
     ("POST", "/{tenant}/oauth2/v2.0/authorize"): "the sign-in form (test_signin.py)",
+    ("GET", "/{tenant}/oauth2/v2.0/logout"): "sign-out of the sign-in page's session (test_signin.py)",
+    ("POST", "/{tenant}/oauth2/v2.0/logout"): "sign-out of the sign-in page's session (test_signin.py)",
 }
 
 
