@@ -5,7 +5,7 @@ Starts its own `maas serve` on 127.0.0.1 (a free port, a temporary data director
 token), makes a service principal with a client secret and Reader at `/` over HTTP, then measures:
 
 1. `POST /{tenant}/oauth2/v2.0/token` with grant_type=client_credentials, one client, sequential:
-   tokens/s and p50 latency (the argon2id secret check dominates, by design);
+   tokens/s and p50 latency (the secret is a keyed digest; RS256 signing and the store dominate);
 2. `GET /subscriptions` with the admin's static token and with the service principal's access
    token, interleaved (--calls each): p50/p99 of both and the added p50 of the JWT path.
 

@@ -1,15 +1,21 @@
 """Passwords and client secrets of the directory: how they are made, hashed and checked.
 
-Users' passwords and service principals' client secrets are kept only as argon2id hashes
-(argon2-cffi's `PasswordHasher`, RFC 9106's parameters; memory-hard, salted, and verified in
-constant time by the library). Nothing here is hand-written cryptography. A client secret
-is shown once, when made, and is valid until its `end`; `check_secret` refuses an expired one
-before spending a hash on it. No I/O: the store keeps the hashes, the services call these.
+Users' passwords are kept only as argon2id hashes (argon2-cffi's `PasswordHasher`, RFC 9106's
+parameters; memory-hard, salted, and verified in constant time by the library): a person picks
+them, so guessing must stay expensive. Service principals' client secrets are 256 random bits
+this server made, which no amount of guessing reaches, so a keyed digest (HMAC-SHA-256 with the
+server secret, as for static tokens and endpoint keys) keeps them as safely and checks them in
+microseconds instead of ~0.2 s of argon2 per token request. Secrets stored by earlier versions
+as argon2id hashes are still checked as such. Nothing here is hand-written cryptography. A
+client secret is shown once, when made, and is valid until its `end`; `check` refuses an
+expired one before any hash. No I/O: the store keeps the hashes, the services call these.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 __all__ = [
     "DEFAULT_SECRET_LIFETIME",
+    "DIGEST_PREFIX",
     "ClientSecret",
     "hash_password",
     "needs_rehash",
@@ -28,6 +35,7 @@ __all__ = [
 
 DEFAULT_SECRET_LIFETIME = timedelta(days=365)  # az ad sp create-for-rbac: one year
 _HASHER = PasswordHasher()  # stateless: safe to share between threads
+DIGEST_PREFIX = "hmac-sha256$"  # a client secret's keyed digest, told from a PHC "$argon2id$..."
 
 
 def hash_password(password: str) -> str:
@@ -73,9 +81,14 @@ class ClientSecret:
     def expired(self, now: datetime) -> bool:
         return now >= self.end
 
-    def check(self, secret: str, now: datetime) -> bool:
-        """Whether `secret` is this credential and it has not expired."""
-        return not self.expired(now) and verify_password(self.secret_hash, secret)
+    def check(self, secret: str, now: datetime, digest: Callable[[str], str]) -> bool:
+        """Whether `secret` is this credential and it has not expired; `digest` is the server's
+        keyed digest (`Vault.digest`)."""
+        if self.expired(now):
+            return False
+        if self.secret_hash.startswith(DIGEST_PREFIX):
+            return hmac.compare_digest((DIGEST_PREFIX + digest(secret)).encode(), self.secret_hash.encode())
+        return verify_password(self.secret_hash, secret)  # kept by an earlier version
 
 
 def new_client_secret() -> str:

@@ -1,8 +1,8 @@
 """The directory: this installation's one tenant, its users and service principals.
 
 Users sign in with a password, service principals with a client secret (item 2's token endpoint
-calls `verify_user_password` and `verify_client_secret`); both are argon2id hashes, never kept in
-clear. Every user and service principal is a principal: its object id is what role assignments
+calls `verify_user_password` and `verify_client_secret`): passwords as argon2id hashes, client
+secrets (256 random bits) as keyed digests, never in clear (`domain/credentials.py` says why). Every user and service principal is a principal: its object id is what role assignments
 name, and its `enabled` flag is read by `access.authenticate` on every request, in the same
 indexed query that finds the token, so disabling one stops its tokens at once with no cache to
 invalidate. The bootstrap admin is the user `admin`: until an operator sets its password, its
@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from maas.controlplane.domain.credentials import (
     DEFAULT_SECRET_LIFETIME,
+    DIGEST_PREFIX,
     ClientSecret,
     hash_password,
     new_client_secret,
@@ -342,7 +343,7 @@ def add_password(services: Services, caller: Caller, app_id: str, body: AddPassw
     if end <= now:
         raise BadRequest("endDateTime must be in the future.", target="endDateTime")
     text = new_client_secret()
-    secret_hash = hash_password(text)
+    secret_hash = DIGEST_PREFIX + services.vault.digest(text)
     with services.db.write() as connection:
         repo = DirectoryRepository(connection)
         found = repo.service_principal(app_id)
@@ -408,7 +409,8 @@ def verify_client_secret(
     moment = now or utcnow()
     live = [c for c in found.secrets if not c.expired(moment)] if found is not None else []
     if found is None or not live:
-        spend_decoy_check(secret)
+        # The work of one digest check, so an unknown application id answers like a wrong secret.
+        hmac.compare_digest(services.vault.digest(secret), services.vault.digest(""))
         return None
-    matched = any(c.check(secret, moment) for c in live)
+    matched = any(c.check(secret, moment, services.vault.digest) for c in live)
     return found if matched and found.enabled else None
