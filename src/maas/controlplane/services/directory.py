@@ -2,8 +2,9 @@
 
 Users sign in with a password, service principals with a client secret (item 2's token endpoint
 calls `verify_user_password` and `verify_client_secret`): passwords as argon2id hashes, client
-secrets (256 random bits) as keyed digests, never in clear (`domain/credentials.py` says why). Every user and service principal is a principal: its object id is what role assignments
-name, and its `enabled` flag is read by `access.authenticate` on every request, in the same
+secrets (256 random bits) as keyed digests, never in clear (`domain/credentials.py` says why).
+Every user and service principal is a principal: its object id is what role assignments name,
+and its `enabled` flag is read by `access.authenticate` on every request, in the same
 indexed query that finds the token, so disabling one stops its tokens at once with no cache to
 invalidate. The bootstrap admin is the user `admin`: until an operator sets its password, its
 static admin token is its password.
