@@ -1,4 +1,5 @@
-"""The one ASGI app `maas serve` runs: the gateway for Target URIs, the control plane for the rest.
+"""The one ASGI app `maas serve` runs: the gateway for Target URIs, the control plane (with
+Studio, the web UI, at `/studio`) for the rest.
 
 The gateway is a bare ASGI app on the hot path; the control plane is FastAPI. They share one
 per-process context (`maas.server.process.ServeProcess`: store, vault, settings, reconciler,
@@ -16,6 +17,7 @@ from maas.core.settings import Settings
 from maas.gateway.app import Gateway
 from maas.protocol.inference import openapi as inference_openapi
 from maas.server.process import ServeProcess, serve_process
+from maas.web.app import install as install_studio
 
 INFERENCE_SPEC = "/openapi/inference.json"
 
@@ -36,6 +38,7 @@ class MaasApp:
             settings, reconcile=reconcile, process=lambda: serve_process(settings)
         )
         install_inference_spec(self.control, settings)
+        install_studio(self.control)
         self.gateway = Gateway(lambda: self.process.gateway(), settings.inference_domain)
 
     @property

@@ -22,14 +22,23 @@ __all__ = [
     "ID_TOKEN_SCOPES",
     "REFRESH_LIFETIME",
     "SESSION_LIFETIME",
+    "STUDIO_CALLBACK",
+    "STUDIO_CLIENT_ID",
+    "STUDIO_HOME",
     "client_info",
     "is_loopback_redirect",
     "pkce_matches",
+    "studio_uris",
     "valid_code_challenge",
 ]
 
 # azure-identity's InteractiveBrowserCredential (and `az login`) use this client id by default.
 AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+# Studio (`maas.web`) is a public client of this server's own authorize endpoint, with one
+# redirect URI: `{base}/studio/auth/callback` (`studio_uris`). The id is fixed, like the CLI's.
+STUDIO_CLIENT_ID = "8d5f2a61-3c4e-4b7a-9e0d-57d1c0a4b2f3"
+STUDIO_HOME = "/studio"
+STUDIO_CALLBACK = "/studio/auth/callback"
 CODE_LIFETIME = timedelta(minutes=5)
 REFRESH_LIFETIME = timedelta(days=90)  # Entra's default inactivity lifetime for refresh tokens
 # A browser's sign-in session (single sign-on at /authorize): a working day, then the password again.
@@ -55,6 +64,20 @@ def is_loopback_redirect(uri: str) -> bool:
         and not parts.fragment
         and len(uri) <= 512
     )
+
+
+def studio_uris(base_url: str, path: str) -> frozenset[str]:
+    """The URIs of a Studio path (`STUDIO_CALLBACK`, `STUDIO_HOME`) on this server: the public
+    base URL's, and when that is a loopback address the same port on the other loopback names
+    too (a browser on http://localhost:8000 must come back to localhost, where its cookies are)."""
+    base = base_url.rstrip("/")
+    found = {base + path}
+    parts = urlsplit(base)
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        port = f":{parts.port}" if parts.port else ""
+        for host in ("localhost", "127.0.0.1", "[::1]"):
+            found.add(f"http://{host}{port}{path}")
+    return frozenset(found)
 
 
 def valid_code_challenge(challenge: str, method: str) -> bool:

@@ -151,6 +151,21 @@ def authenticate(services: Services, authorization: str | None, request: Request
         return Caller(principal, _grants(repo, principal), info)
 
 
+def caller_for(services: Services, object_id: str, request: RequestInfo | None = None) -> Caller:
+    """The caller for a principal already signed in another way (a Studio session names its
+    object id): the same check as a token's, made afresh on every call: the principal must exist
+    and be enabled, and its grants are read now."""
+    with services.db.read() as connection:
+        repo = Repository(connection)
+        principal = repo.enabled_principal(object_id)
+        if principal is None:
+            raise Unauthenticated(
+                "Authentication failed: the signed-in principal does not exist or is disabled.",
+                code="InvalidAuthenticationToken",
+            )
+        return Caller(principal, _grants(repo, principal), request or RequestInfo())
+
+
 def _own_issuer(services: Services) -> str:
     return tokens.issuer(services, tokens.directory_tenant(services))
 

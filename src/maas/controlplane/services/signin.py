@@ -47,9 +47,13 @@ from maas.controlplane.domain.signin import (
     ID_TOKEN_SCOPES,
     REFRESH_LIFETIME,
     SESSION_LIFETIME,
+    STUDIO_CALLBACK,
+    STUDIO_CLIENT_ID,
+    STUDIO_HOME,
     client_info,
     is_loopback_redirect,
     pkce_matches,
+    studio_uris,
     valid_code_challenge,
 )
 from maas.controlplane.domain.tokens import TOKEN_LIFETIME, sign
@@ -67,12 +71,14 @@ __all__ = [
     "SignedIn",
     "authorization_code",
     "authorize_request",
+    "logout_redirect_allowed",
     "page_token",
     "refresh_token",
     "session_user",
     "sign_in",
     "sign_out",
     "single_sign_on",
+    "user_for_code",
 ]
 
 PAGE_LIFETIME = 15 * 60  # seconds a rendered sign-in page may be posted
@@ -119,7 +125,7 @@ def _invalid(message: str, aadsts: int = 900144, error: str = "invalid_request")
 
 
 def _public_client(services: Services, client_id: str) -> bool:
-    if client_id == AZURE_CLI_CLIENT_ID:
+    if client_id in (AZURE_CLI_CLIENT_ID, STUDIO_CLIENT_ID):
         return True
     if len(client_id) > tokens.MAX_CLIENT_ID:
         return False
@@ -145,7 +151,15 @@ def authorize_request(services: Services, segment: str, params: Mapping[str, str
             "unauthorized_client",
         )
     redirect_uri = params.get("redirect_uri", "")
-    if not is_loopback_redirect(redirect_uri):
+    if client_id == STUDIO_CLIENT_ID:
+        allowed = studio_uris(services.settings.base_url, STUDIO_CALLBACK)
+        if redirect_uri not in allowed:
+            raise _invalid(
+                f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect "
+                f"URI configured for Studio: {min(allowed)}.",
+                50011,
+            )
+    elif not is_loopback_redirect(redirect_uri):
         raise _invalid(
             f"The redirect URI '{redirect_uri}' specified in the request does not match the redirect "
             "URIs configured for the application: a public client redirects to http://localhost.",
@@ -310,6 +324,12 @@ def single_sign_on(
     return _issue_code(services, request, user.principal.id)
 
 
+def logout_redirect_allowed(services: Services, uri: str) -> bool:
+    """Where `/logout` may send the browser afterwards: a loopback URI (a public client's, as
+    authorize's redirect URIs), or Studio's home on this server."""
+    return is_loopback_redirect(uri) or uri in studio_uris(services.settings.base_url, STUDIO_HOME)
+
+
 def sign_out(services: Services, session: str) -> bool:
     """End the browser session with this cookie value; whether there was one."""
     if not session or len(session) > MAX_COOKIE:
@@ -444,9 +464,9 @@ def _take(services: Services, kind: str, value: str, now: datetime) -> GrantReco
     return found if found is not None and found.expires_at > now else None
 
 
-def authorization_code(services: Services, tenant: str, form: Mapping[str, str]) -> dict[str, Any]:
-    """`grant_type=authorization_code`: the code from the sign-in page, the redirect URI it was
-    sent to and the PKCE verifier; a used, expired or mismatched code is AADSTS70008/50148."""
+def _redeem(services: Services, form: Mapping[str, str]) -> tuple[GrantRecord, DirectoryUser]:
+    """Take the code (once): it must be this client's, sent to this redirect URI, with the PKCE
+    verifier of its challenge, and its user still enabled."""
     client_id = tokens.required(form, "client_id")
     code = tokens.required(form, "code")
     redirect_uri = tokens.required(form, "redirect_uri")
@@ -466,9 +486,22 @@ def authorization_code(services: Services, tenant: str, form: Mapping[str, str])
             50148,
             "The code_verifier does not match the code_challenge supplied in the authorization request.",
         )
-    user = _user(services, found.principal_id)
+    return found, _user(services, found.principal_id)
+
+
+def authorization_code(services: Services, tenant: str, form: Mapping[str, str]) -> dict[str, Any]:
+    """`grant_type=authorization_code`: the code from the sign-in page, the redirect URI it was
+    sent to and the PKCE verifier; a used, expired or mismatched code is AADSTS70008/50148."""
+    found, user = _redeem(services, form)
     scope = _granted_scope(form.get("scope") or found.scope)
-    return _issue(services, tenant, user, client_id, scope, found.nonce)
+    return _issue(services, tenant, user, found.client_id, scope, found.nonce)
+
+
+def user_for_code(services: Services, form: Mapping[str, str]) -> DirectoryUser:
+    """The same checks as the `authorization_code` grant (`client_id`, `code`, `redirect_uri`,
+    `code_verifier`), for a client of this process that needs the signed-in user, not tokens:
+    Studio's callback redeems its code here, with no HTTP call to itself."""
+    return _redeem(services, form)[1]
 
 
 def refresh_token(services: Services, tenant: str, form: Mapping[str, str]) -> dict[str, Any]:

@@ -202,7 +202,8 @@ authorization_grants = Table(
     Index("ix_authorization_grants_principal", "principal_id"),
 )
 
-# Browser sign-in sessions (the sign-in page's cookie): the cookie value is kept only as a keyed
+# Browser sign-in sessions (the sign-in page's cookie, and Studio's: their digests are keyed
+# apart, so neither cookie opens the other's session): the cookie value is kept only as a keyed
 # digest; a session works until it expires, its user signs out, or the user is disabled,
 # deleted or given a new password.
 signin_sessions = Table(
@@ -214,6 +215,15 @@ signin_sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Index("ix_signin_sessions_expires", "expires_at"),
     Index("ix_signin_sessions_principal", "principal_id"),
+)
+
+# What a user chose in Studio (`maas.web`), remembered across sessions: the workspace it works in.
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("principal_id", String(64), primary_key=True),
+    Column("workspace_id", String(ID), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 role_assignments = Table(

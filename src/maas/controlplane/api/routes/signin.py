@@ -10,7 +10,8 @@ POST /{tenant}/oauth2/v2.0/authorize   check them; start a session (cookie) and 
                                        form_post, which azure-identity asks for)
 GET|POST /{tenant}/oauth2/v2.0/logout  end the session and clear its cookie; then a 302 to
                                        `post_logout_redirect_uri` if it is a loopback URI (as
-                                       authorize's redirect URIs), else a "signed out" page
+                                       authorize's redirect URIs) or Studio's home, else a
+                                       "signed out" page
 
 Plain HTML that works without JavaScript (the form_post page submits itself on load and has a
 button for when scripts are off). A wrong password, a throttled user or address, an expired
@@ -34,7 +35,6 @@ from maas.controlplane.api import cookies
 from maas.controlplane.api.correlation import request_info
 from maas.controlplane.api.deps import ServicesDep, call
 from maas.controlplane.api.routes.oauth import form_fields
-from maas.controlplane.domain.signin import is_loopback_redirect
 from maas.controlplane.services import signin, tokens
 from maas.controlplane.services.context import Services
 from maas.core.errors import OAuthError
@@ -194,13 +194,13 @@ async def _sign_out(tenant: str, request: Request, services: ServicesDep, params
     if session:
         await call(signin.sign_out, services, session)
     target = params.get("post_logout_redirect_uri", "")
-    if target and is_loopback_redirect(target):
+    if target and signin.logout_redirect_allowed(services, target):
         state = params.get("state", "")[: signin.MAX_PARAM]
         response = _found(target, {"state": state} if state else {})
     else:
         note = (
             f"<p>{escape(target)} is not an allowed sign-out redirect URI: "
-            "a public client's is a loopback address.</p>"
+            "a public client's is a loopback address, or Studio's page on this server.</p>"
             if target
             else ""
         )
