@@ -20,8 +20,9 @@ to the picker that comes back here).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -32,18 +33,20 @@ from maas.controlplane.api.deps import services_of
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services import studio as sessions
 from maas.controlplane.services.context import Caller, Services
-from maas.core.errors import AuthorizationFailed, MaasError
+from maas.core.errors import AuthorizationFailed, BadRequest, MaasError, PayloadTooLarge
 
 __all__ = [
     "CSRF_FIELD",
     "CSRF_HEADER",
     "CsrfRefused",
+    "Form",
     "SignInRequired",
     "Studio",
     "StudioDep",
     "StudioFormDep",
     "WorkspaceRequired",
     "in_words",
+    "read_form",
     "requested_path",
     "studio_of",
 ]
@@ -72,6 +75,48 @@ class WorkspaceRequired(Exception):
 
 class CsrfRefused(Exception):
     """A state-changing request without this session's anti-forgery token."""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A posted form (`application/x-www-form-urlencoded`, what HTML forms and htmx send)."""
+
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    def get(self, name: str, default: str = "") -> str:
+        """The first value of `name`."""
+        found = self.values.get(name)
+        return found[0] if found else default
+
+    def getlist(self, name: str) -> list[str]:
+        return list(self.values.get(name, []))
+
+
+async def read_form(request: Request) -> Form:
+    """The request's form, read once and kept on the request (the CSRF check and the route
+    both read it). Another content type gives an empty form; a body over the server's limit or
+    not UTF-8 is a 400."""
+    kept = getattr(request.state, "studio_form", None)
+    if isinstance(kept, Form):
+        return kept
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    values: dict[str, list[str]] = {}
+    if media == "application/x-www-form-urlencoded":
+        limit = services_of(request).settings.max_body_bytes
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > limit:
+                raise PayloadTooLarge(f"The form is larger than {limit} bytes.")
+        try:
+            pairs = parse_qsl(raw.decode(), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise BadRequest("The form is not valid UTF-8.") from None
+        for name, value in pairs:
+            values.setdefault(name, []).append(value)
+    form = Form(values)
+    request.state.studio_form = form
+    return form
 
 
 def requested_path(request: Request) -> str:
@@ -111,6 +156,10 @@ class Studio:
     def can(self, action: str, scope: str) -> bool:
         return self.caller.can(action, scope)
 
+    async def form(self) -> Form:
+        """The posted form (read once; the CSRF check already read it)."""
+        return await read_form(self.request)
+
     def need_workspace(self) -> Resource:
         if self.workspace is None:
             raise WorkspaceRequired(requested_path(self.request))
@@ -135,11 +184,7 @@ async def studio_of(request: Request) -> Studio:
 
 async def _studio_form(request: Request) -> Studio:
     studio = await studio_of(request)
-    presented = request.headers.get(CSRF_HEADER, "")
-    if not presented:
-        form = await request.form()  # kept on the request: the route reads it again for free
-        value = form.get(CSRF_FIELD, "")
-        presented = value if isinstance(value, str) else ""
+    presented = request.headers.get(CSRF_HEADER, "") or (await read_form(request)).get(CSRF_FIELD)
     if not sessions.csrf_matches(studio.services, studio.session, presented):
         raise CsrfRefused()
     return studio

@@ -43,10 +43,6 @@ def _choice(found: Resource) -> Choice:
     return Choice(parts[1], parts[3], parts[7], found.location or "")
 
 
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
-
-
 @router.get("/studio/workspace")
 async def picker(studio: StudioDep) -> Response:
     params = studio.request.query_params
@@ -84,9 +80,9 @@ async def picker(studio: StudioDep) -> Response:
 
 @router.post("/studio/workspace")
 async def choose(studio: StudioFormDep) -> Response:
-    form = await studio.request.form()
-    sub, rg, name = _text(form.get("sub")), _text(form.get("rg")), _text(form.get("name"))
-    next_path = safe_next(_text(form.get("next")))
+    form = await studio.form()
+    sub, rg, name = form.get("sub"), form.get("rg"), form.get("name")
+    next_path = safe_next(form.get("next"))
     try:
         await studio.call(sessions.remember_workspace, sub, rg, name)
     except MaasError as error:
