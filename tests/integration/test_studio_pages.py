@@ -8,9 +8,16 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from fastapi import APIRouter
+from fastapi.responses import Response
 from fastapi.testclient import TestClient
 
 from conftest import ADMIN_TOKEN
+from maas.core.settings import Settings
+from maas.server.app import create_server_app
+from maas.server.bootstrap import prepare
+from maas.web import render
+from maas.web.context import StudioDep
 from support.api import MODEL, Api, World
 from support.studio import csrf_of, follow, parse, sign_in
 
@@ -267,3 +274,29 @@ def test_a_service_refusal_inside_studio_is_said_in_words(client: TestClient, ap
     assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
     alert = " ".join(parse(refused.text).alerts)
     assert "you need Microsoft.MachineLearningServices/workspaces/read on" in alert
+
+
+def test_a_new_page_that_needs_a_workspace_sends_to_the_picker_and_back(settings: Settings) -> None:
+    """The recipe of docs/architecture.md ("Add a Studio page"): a router with a StudioDep page
+    that calls `need_workspace()` gets sign-in, the picker and the return trip for free."""
+    router = APIRouter()
+
+    @router.get("/studio/things")
+    async def things(studio: StudioDep) -> Response:
+        workspace = studio.need_workspace()
+        return render.page(studio, "error.html", nav="endpoints", title="Things", message=workspace.name)
+
+    prepare(settings)
+    app = create_server_app(settings)
+    app.control.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        world = Api(client, ADMIN_TOKEN).world(catalog=False)
+        sign_in(client, "admin", ADMIN_TOKEN, "/studio")
+        first = client.get("/studio/things", follow_redirects=False)
+        assert (
+            first.status_code == 302 and first.headers["location"] == "/studio/workspace?next=/studio/things"
+        )
+        _choose(client, world, "/studio/things")
+        page = client.get("/studio/things")
+        assert page.status_code == 200 and world.ws in " ".join(parse(page.text).alerts)
+        assert 'aria-current="page">Endpoints' in page.text
