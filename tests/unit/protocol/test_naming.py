@@ -11,6 +11,9 @@ K = ResourceKind
 GUID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
 
 VALID: list[tuple[ResourceKind, str]] = [
+    (K.QUOTA_REQUEST, GUID),
+    (K.QUOTA_REQUEST, "raise-for-launch_2"),
+    (K.QUOTA_REQUEST, "q" * 64),
     (K.SERVERLESS_ENDPOINT, "myserverless-text-1234ss"),
     (K.SERVERLESS_ENDPOINT, "a"),
     (K.SERVERLESS_ENDPOINT, "a" * 52),
@@ -66,6 +69,10 @@ VALID: list[tuple[ResourceKind, str]] = [
 ]
 
 INVALID: list[tuple[ResourceKind, str]] = [
+    (K.QUOTA_REQUEST, ""),
+    (K.QUOTA_REQUEST, "-leading"),
+    (K.QUOTA_REQUEST, "q" * 65),
+    (K.QUOTA_REQUEST, "a.b"),
     (K.SERVERLESS_ENDPOINT, ""),
     (K.SERVERLESS_ENDPOINT, "a" * 53),
     (K.SERVERLESS_ENDPOINT, "x_y"),
@@ -193,4 +200,4 @@ def test_non_string_name_is_rejected() -> None:
 def test_resource_kind_is_str_enum() -> None:
     assert ResourceKind("serverless_endpoint") is ResourceKind.SERVERLESS_ENDPOINT
     assert str(ResourceKind.WORKSPACE) == "workspace"
-    assert len(ResourceKind) == 16
+    assert len(ResourceKind) == 17

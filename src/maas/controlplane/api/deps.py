@@ -89,7 +89,7 @@ def _json_media_type(value: str | None) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-async def read_body(request: Request, model: type[B]) -> B:
+async def _raw_body(request: Request) -> bytes:
     content_type = request.headers.get("content-type")
     if not _json_media_type(content_type):
         raise UnsupportedMediaType(
@@ -104,7 +104,18 @@ async def read_body(request: Request, model: type[B]) -> B:
         raw += chunk
         if len(raw) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-    return parse_body(model, bytes(raw))
+    return bytes(raw)
+
+
+async def read_body(request: Request, model: type[B]) -> B:
+    return parse_body(model, await _raw_body(request))
+
+
+async def read_optional_body(request: Request, model: type[B]) -> B:
+    """The body of an action whose options may all be left out: none (or an empty one) is the
+    model's defaults; anything else is parsed as `read_body` does."""
+    raw = await _raw_body(request)
+    return parse_body(model, raw) if raw.strip() else model()
 
 
 def arm(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> ArmResponse:

@@ -38,11 +38,12 @@ _SUCCESS = {
 }
 
 
-def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """The `openapi_extra` of a route whose body is `model` (sent as application/json)."""
+def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """The `openapi_extra` of a route whose body is `model` (sent as application/json);
+    `required=False` for an action whose body may be left out (`deps.read_optional_body`)."""
     _BODIES[model.__name__] = model
     schema = {"$ref": REF.format(model=model.__name__)}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}}
 
 
 def returns(model: type[BaseModel]) -> dict[str, Any]:

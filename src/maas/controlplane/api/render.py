@@ -18,6 +18,7 @@ from maas.controlplane.domain.activity import ActivityEvent
 from maas.controlplane.domain.authz import RoleDefinition
 from maas.controlplane.domain.credentials import ClientSecret
 from maas.controlplane.domain.directory import DirectoryUser, ServicePrincipal
+from maas.controlplane.domain.quota_requests import QuotaRequest
 from maas.controlplane.domain.resources import Principal, Resource
 from maas.controlplane.services.access import Issued
 from maas.controlplane.services.directory import AddedPassword
@@ -26,6 +27,7 @@ from maas.controlplane.store.repository import OperationRecord, RoleAssignmentRe
 from maas.core.clock import isoformat
 from maas.core.ids import (
     PRINCIPAL_TYPE,
+    QUOTA_REQUEST_TYPE,
     ROLE_ASSIGNMENT_TYPE,
     ROLE_DEFINITION_TYPE,
     SERVICE_PRINCIPAL_TYPE,
@@ -235,6 +237,43 @@ def quota_body(state: QuotaState) -> dict[str, Any]:
                     "changedAt": c.changed_at.isoformat().replace("+00:00", "Z"),
                 }
                 for c in state.history
+            ],
+        },
+    }
+
+
+def quota_request_body(request: QuotaRequest) -> dict[str, Any]:
+    """A quota increase request (`QuotaRequestResource`)."""
+    applied = request.applied
+    return {
+        "id": request.id,
+        "name": request.name,
+        "type": QUOTA_REQUEST_TYPE,
+        "properties": {
+            "endpointId": request.endpoint_id,
+            "limits": {
+                "tokensPerMinute": request.tokens_per_minute,
+                "requestsPerMinute": request.requests_per_minute,
+            },
+            "reason": request.reason,
+            "status": str(request.status),
+            "provisioningState": request.status.provisioning_state,
+            "message": request.message,
+            "requestSubmitTime": isoformat(request.submitted_at),
+            "requestedBy": request.requested_by,
+            "previousLimits": {
+                "tokensPerMinute": request.previous.tokens_per_minute,
+                "requestsPerMinute": request.previous.requests_per_minute,
+            },
+            "appliedLimits": None
+            if applied is None
+            else {
+                "tokensPerMinute": applied.tokens_per_minute,
+                "requestsPerMinute": applied.requests_per_minute,
+            },
+            "history": [
+                {"status": str(e.status), "at": isoformat(e.at), "by": e.by, "message": e.message}
+                for e in request.history
             ],
         },
     }

@@ -42,6 +42,7 @@ from maas.controlplane.services.offers import (
     offer_for,
     serves_region,
 )
+from maas.controlplane.services.quota_requests import cancel_pending
 from maas.controlplane.store.claims import (
     MODEL_IN_WORKSPACE,
     MODEL_VERSION_IN_USE,
@@ -276,6 +277,7 @@ def delete_endpoint(
         operation = new_operation_id()
         repo.add_operation(operation, rid, "delete", "InProgress")
         repo.log_activity(caller.actor, f"{ACTION}/delete", rid, "Accepted")
+        cancel_pending(repo, caller, rid)  # a pending quota request can never be approved now
     services.wake_reconciler()
     services.endpoints_changed()
     return operation, resource.location or ""

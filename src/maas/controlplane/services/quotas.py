@@ -14,14 +14,19 @@ from dataclasses import dataclass
 
 from maas.controlplane.domain.resources import Quota, Resource
 from maas.controlplane.services.context import Caller, Services, require_resource, touch
-from maas.controlplane.services.endpoints import ACTION as ENDPOINTS
-from maas.controlplane.services.endpoints import endpoint_id
 from maas.controlplane.store.repository import QuotaChange, Repository
 from maas.core.clock import utcnow
 from maas.core.errors import Conflict
+from maas.core.ids import workspace_child_id
+from maas.protocol.management.kinds import SERVERLESS_ENDPOINT
 from maas.protocol.management.quotas import QuotaBody
 
 QUOTAS = "Microsoft.MaaS/quotas"
+ENDPOINTS = SERVERLESS_ENDPOINT.action
+
+
+def endpoint_id(sub: str, rg: str, ws: str, name: str) -> str:
+    return workspace_child_id(sub, rg, ws, SERVERLESS_ENDPOINT.collection, name)
 
 
 def quota_id(endpoint: str) -> str:
@@ -34,6 +39,40 @@ def _limits(services: Services, endpoint: Resource) -> tuple[int, int, bool]:
         return endpoint.quota.tokens_per_minute, endpoint.quota.requests_per_minute, False
     settings = services.settings
     return settings.quota_tokens_per_minute, settings.quota_requests_per_minute, True
+
+
+def limits_in_force(services: Services, endpoint: Resource) -> Quota:
+    """The limits the gateway applies to the endpoint now (its own, or the platform's defaults)."""
+    tokens, requests, _default = _limits(services, endpoint)
+    return Quota(tokens, requests)
+
+
+def apply_quota(
+    services: Services, repo: Repository, caller: Caller, endpoint: Resource, wanted: Quota, reason: str
+) -> bool:
+    """Put `wanted` in force on the endpoint, in the caller's write transaction (the endpoint
+    read for update): stored on the endpoint, recorded in `quota_changes` and the activity log.
+    False when nothing changed. The caller calls `services.endpoints_changed()` after the commit."""
+    tokens, requests, _default = _limits(services, endpoint)
+    if (wanted.tokens_per_minute, wanted.requests_per_minute) == (tokens, requests):
+        return False
+    endpoint.quota = wanted
+    touch(endpoint, caller)
+    repo.save(endpoint)
+    repo.add_quota_change(
+        QuotaChange(
+            endpoint_id=endpoint.id,
+            tokens_per_minute=wanted.tokens_per_minute,
+            requests_per_minute=wanted.requests_per_minute,
+            previous_tokens_per_minute=tokens,
+            previous_requests_per_minute=requests,
+            reason=reason,
+            changed_by=caller.principal.name,
+            changed_at=utcnow(),
+        )
+    )
+    repo.log_activity(caller.actor, f"{QUOTAS}/write", quota_id(endpoint.id), "Succeeded")
+    return True
 
 
 @dataclass(frozen=True)
@@ -70,25 +109,8 @@ def set_quota(
         if str(endpoint.provisioning_state) == "Deleting":
             raise Conflict(f"Endpoint '{name}' is being deleted.", code="ResourceBeingDeleted")
         tokens, requests, _default = _limits(services, endpoint)
-        new_tokens = wanted.tokens_per_minute or tokens
-        new_requests = wanted.requests_per_minute or requests
-        if (new_tokens, new_requests) != (tokens, requests):
-            endpoint.quota = Quota(new_tokens, new_requests)
-            touch(endpoint, caller)
-            repo.save(endpoint)
-            repo.add_quota_change(
-                QuotaChange(
-                    endpoint_id=endpoint.id,
-                    tokens_per_minute=new_tokens,
-                    requests_per_minute=new_requests,
-                    previous_tokens_per_minute=tokens,
-                    previous_requests_per_minute=requests,
-                    reason=wanted.reason,
-                    changed_by=caller.principal.name,
-                    changed_at=utcnow(),
-                )
-            )
-            repo.log_activity(caller.actor, f"{QUOTAS}/write", quota_id(endpoint.id), "Succeeded")
+        new = Quota(wanted.tokens_per_minute or tokens, wanted.requests_per_minute or requests)
+        apply_quota(services, repo, caller, endpoint, new, wanted.reason)
         history = repo.quota_changes(rid)
         result = QuotaState(endpoint.id, *_limits(services, endpoint), history)
     services.endpoints_changed()  # this process's gateway applies the new limits at once

@@ -13,3 +13,4 @@ MODEL_IN_WORKSPACE = "endpoint-model-in-workspace"  # one endpoint per model per
 ONE_PER_OFFER = "subscription-per-offer"  # one marketplace subscription per offer per workspace
 OFFER_IN_USE = "offer-in-use"  # references: endpoints and subscriptions using an offer
 MODEL_VERSION_IN_USE = "model-version-in-use"  # references: endpoints serving a model version
+QUOTA_REQUEST_PENDING = "quota-request-pending"  # one pending quota request per endpoint

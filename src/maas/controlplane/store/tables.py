@@ -365,3 +365,39 @@ quota_changes = Table(
     Column("changed_at", DateTime(timezone=True), nullable=False),
     Index("ix_quota_changes_endpoint", "endpoint_key", "seq"),
 )
+
+# Quota increase requests (issue 14 item 10): filed on a deployment by its users, decided by an
+# operator. `key` is the request's id in lower case; `subscription`, `resource_group` and
+# `workspace` are its scope's names, lower-cased, for the listings at each scope. `history` holds
+# every change of state in order ([{status, at, by, message}]). At most one request per endpoint
+# is Pending: a `claims` row (`quota-request-pending`) makes the database the referee.
+quota_requests = Table(
+    "quota_requests",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("key", String(ID), nullable=False, unique=True),
+    Column("id", String(ID), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("endpoint_key", String(ID), nullable=False),
+    Column("endpoint_id", String(ID), nullable=False),
+    Column("subscription", String(64), nullable=False),
+    Column("resource_group", String(128), nullable=False),
+    Column("workspace", String(256), nullable=False),
+    Column("tokens_per_minute", BigInteger, nullable=True),
+    Column("requests_per_minute", BigInteger, nullable=True),
+    Column("previous_tokens_per_minute", BigInteger, nullable=False),
+    Column("previous_requests_per_minute", BigInteger, nullable=False),
+    Column("applied_tokens_per_minute", BigInteger, nullable=True),
+    Column("applied_requests_per_minute", BigInteger, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("requested_by", String(256), nullable=False),
+    Column("requested_by_id", String(64), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("history", JSON, nullable=False),
+    Index("ix_quota_requests_endpoint", "endpoint_key", "seq"),
+    Index("ix_quota_requests_scope", "subscription", "resource_group", "workspace", "seq"),
+    Index("ix_quota_requests_status", "status", "seq"),
+)

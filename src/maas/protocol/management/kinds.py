@@ -28,6 +28,7 @@ from maas.protocol.management.directory import ServicePrincipalBody, UserBody
 from maas.protocol.management.endpoints import EndpointBody
 from maas.protocol.management.marketplace import MarketplaceSubscriptionBody, OfferBody
 from maas.protocol.management.naming import ResourceKind
+from maas.protocol.management.quota_requests import QuotaRequestBody
 from maas.protocol.management.workspaces import ConnectionBody, WorkspaceBody
 
 __all__ = ["KINDS", "Kind", "by_type", "fixed_path_words"]
@@ -146,6 +147,17 @@ SERVICE_PRINCIPAL = _kind(
     ResourceKind.SERVICE_PRINCIPAL,
     ServicePrincipalBody,
 )
+# A request to raise one deployment's quota: an extension resource of the endpoint
+# (`{endpoint id}/providers/Microsoft.MaaS/quotaRequests/{name}`), checked with actions under the
+# endpoint's, so the roles that may write a workspace's endpoints may file one.
+QUOTA_REQUEST = _kind(
+    "quota request",
+    ids.QUOTA_REQUEST_TYPE,
+    SERVERLESS_ENDPOINT,
+    ResourceKind.QUOTA_REQUEST,
+    QuotaRequestBody,
+    action=f"{ids.ML}/workspaces/serverlessEndpoints/quotaRequests",
+)
 
 KINDS: tuple[Kind, ...] = (
     SUBSCRIPTION,
@@ -166,6 +178,7 @@ KINDS: tuple[Kind, ...] = (
     ROLE_DEFINITION,
     USER,
     SERVICE_PRINCIPAL,
+    QUOTA_REQUEST,
 )
 _BY_TYPE = MappingProxyType({k.arm_type.lower(): k for k in KINDS})
 
@@ -186,6 +199,9 @@ _ACTION_WORDS = (
     "eventtypes",  # the activity log: Microsoft.Insights/eventtypes/management/values
     "values",
     "plans",  # marketplace agreements: agreements/{publisher}/offers/{offer}/plans/{plan}
+    "cancel",  # quota requests: POST …/quotaRequests/{name}/cancel|approve|deny
+    "approve",
+    "deny",
 )
 _OTHER_NAMESPACES = ("Microsoft.CostManagement", "Microsoft.Insights")
 

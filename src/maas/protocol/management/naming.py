@@ -49,6 +49,7 @@ class ResourceKind(StrEnum):
     PRINCIPAL = "principal"
     USER = "user"
     SERVICE_PRINCIPAL = "service_principal"
+    QUOTA_REQUEST = "quota_request"
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,12 @@ _RULES: Mapping[ResourceKind, _Rule] = MappingProxyType(
             "application id",
             _GUID,
             "be a GUID such as '00000000-0000-0000-0000-000000000000'",
+        ),
+        # MaaS's own (a GUID fits, as Azure's quota request ids are)
+        ResourceKind.QUOTA_REQUEST: _rule(
+            "quota request name",
+            r"[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}",
+            "start with a letter or digit and contain only letters, digits, '-' and '_', 1 to 64 characters",
         ),
     }
 )

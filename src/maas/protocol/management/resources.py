@@ -24,6 +24,8 @@ __all__ = [
     "OperationStatus",
     "PasswordCredential",
     "PrincipalResource",
+    "QuotaRequestList",
+    "QuotaRequestResource",
     "QuotaResource",
     "RoleAssignmentList",
     "RoleAssignmentResource",
@@ -232,6 +234,52 @@ class QuotaProperties(_Response):
 
 class QuotaResource(_Envelope):
     properties: QuotaProperties
+
+
+class QuotaRequestedLimits(_Response):
+    """What a quota request asks for; a limit it leaves as it is is null."""
+
+    tokens_per_minute: int | None = Field(alias="tokensPerMinute")
+    requests_per_minute: int | None = Field(alias="requestsPerMinute")
+
+
+class QuotaLimits(_Response):
+    tokens_per_minute: int = Field(alias="tokensPerMinute")
+    requests_per_minute: int = Field(alias="requestsPerMinute")
+
+
+class QuotaRequestEvent(_Response):
+    """One change of a quota request's state: to what, when, by whom, with which message."""
+
+    status: str
+    at: str
+    by: str
+    message: str
+
+
+class QuotaRequestProperties(_Response):
+    endpoint_id: str = Field(alias="endpointId")
+    limits: QuotaRequestedLimits
+    reason: str
+    status: str  # Pending | Approved | Denied | Cancelled
+    provisioning_state: str = Field(alias="provisioningState")  # InProgress | Succeeded | Failed | Canceled
+    message: str  # the operator's (or the cancellation's) message; "" while pending
+    request_submit_time: str = Field(alias="requestSubmitTime")
+    requested_by: str = Field(alias="requestedBy")
+    previous_limits: QuotaLimits = Field(alias="previousLimits")  # in force when it was filed
+    applied_limits: QuotaLimits | None = Field(alias="appliedLimits")  # put in force by approval
+    history: list[QuotaRequestEvent]
+
+
+class QuotaRequestResource(_Envelope):
+    """A quota increase request (`{endpoint id}/providers/Microsoft.MaaS/quotaRequests/{name}`)."""
+
+    properties: QuotaRequestProperties
+
+
+class QuotaRequestList(_Response):
+    value: list[QuotaRequestResource]
+    next_link: str | None = Field(default=None, alias="nextLink")
 
 
 class OperationStatus(_Response):

@@ -20,6 +20,7 @@ from maas.controlplane.api.routes import (
     endpoints,
     operations,
     pools,
+    quota_requests,
     quotas,
     workspaces,
 )
@@ -34,6 +35,7 @@ ROUTE_MODULES = (
     endpoints,
     operations,
     pools,
+    quota_requests,
     quotas,
     workspaces,
 )
@@ -55,12 +57,14 @@ def test_every_route_that_reads_a_body_publishes_its_schema(tmp_path: Path) -> N
     for route in routes:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        reads = "read_body(" in inspect.getsource(route.endpoint)
+        source = inspect.getsource(route.endpoint)
+        reads = "read_body(" in source or "read_optional_body(" in source
         for method in route.methods:
             operation = spec["paths"][route.path_format][method.lower()]
             body = operation.get("requestBody")
             assert (body is not None) == reads, (method, route.path_format)
             if body:
+                assert body["required"] == ("read_body(" in source), (method, route.path_format)
                 ref = body["content"]["application/json"]["schema"]["$ref"]
                 assert ref.removeprefix("#/components/schemas/") in schemas
                 documented += 1

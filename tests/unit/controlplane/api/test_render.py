@@ -18,6 +18,7 @@ from maas.controlplane.api.render import (
     operation_body,
     principal_body,
     quota_body,
+    quota_request_body,
     role_definition_body,
     service_principal_body,
     tenant_body,
@@ -27,10 +28,12 @@ from maas.controlplane.domain.activity import ActivityEvent
 from maas.controlplane.domain.authz import BUILTIN_ROLES
 from maas.controlplane.domain.credentials import ClientSecret
 from maas.controlplane.domain.directory import DirectoryUser, ServicePrincipal
+from maas.controlplane.domain.quota_requests import QuotaRequest
 from maas.controlplane.domain.resources import Principal, PrincipalType, ProvisioningState, Quota, Resource
 from maas.controlplane.services.directory import AddedPassword
 from maas.controlplane.services.quotas import QuotaState
 from maas.controlplane.store.repository import OperationRecord, QuotaChange, RoleAssignmentRecord
+from maas.protocol.management.quota_requests import QuotaRequestStatus
 from maas.protocol.management.resources import (
     AccountResource,
     ArmResource,
@@ -39,6 +42,7 @@ from maas.protocol.management.resources import (
     OperationStatus,
     PasswordCredential,
     PrincipalResource,
+    QuotaRequestResource,
     QuotaResource,
     RoleAssignmentResource,
     RoleDefinitionResource,
@@ -126,6 +130,25 @@ CHANGE = QuotaChange(
     changed_at=WHEN,
 )
 
+REQUEST = QuotaRequest(
+    id="/e/providers/Microsoft.MaaS/quotaRequests/q1",
+    name="q1",
+    endpoint_id="/e",
+    subscription="s",
+    resource_group="g",
+    workspace="w",
+    tokens_per_minute=500_000,
+    requests_per_minute=None,
+    previous=Quota(200_000, 1_000),
+    reason="launch week",
+    status=QuotaRequestStatus.PENDING,
+    message="",
+    requested_by="alice",
+    requested_by_id="oid",
+    submitted_at=WHEN,
+    updated_at=WHEN,
+).moved(QuotaRequestStatus.PENDING, WHEN, "alice", "launch week")
+APPROVED = REQUEST.moved(QuotaRequestStatus.APPROVED, WHEN, "admin", "ok", Quota(500_000, 1_000))
 
 USER = DirectoryUser(Principal("oid", "alice", PrincipalType.USER), "alice", "Alice", None, True, WHEN, WHEN)
 SECRET = ClientSecret("kid", "oid2", None, "abc", "$argon2id$...", WHEN, WHEN)
@@ -156,6 +179,8 @@ SP = ServicePrincipal(
             OperationStatus,
         ),
         (quota_body(QuotaState("/e", 700, 3, False, [CHANGE])), QuotaResource),
+        (quota_request_body(REQUEST), QuotaRequestResource),
+        (quota_request_body(APPROVED), QuotaRequestResource),
     ],
 )
 def test_records_render_exactly_as_their_models_say(body: dict[str, Any], model: type[BaseModel]) -> None:
