@@ -725,6 +725,48 @@ def _service_principals(fx: Fixture) -> Iterator[Case]:
     yield Case("servicePrincipals.addPassword", kind, "POST", f"{sp}/addPassword", "/", need(action, "/"), {})
 
 
+QR = "/providers/Microsoft.MaaS/quotaRequests"
+ASK = {"properties": {"limits": {"tokensPerMinute": 900_000_000}, "reason": "matrix"}}
+
+
+def _quota_requests(fx: Fixture) -> Iterator[Case]:
+    """Quota increase requests: filed, read and cancelled under the endpoint's actions, decided by
+    the platform's operators at `/`, listed at every scope. The fixture filed `matrix-req` on
+    each endpoint (pending), so a create is a 409 once allowed; decisions go to a name that is
+    not there (404 once allowed), so nothing the fixture needs changes."""
+    kind = k.QUOTA_REQUEST
+    yield Case("quotaRequests.list(root)", kind, "GET", QR, "/", PUBLIC, visible=readable, filtered=True)
+    for w in fx.subs:
+        s = w.sub_path
+        yield Case(
+            "quotaRequests.list(account)", kind, "GET", s + QR, s, PUBLIC, visible=readable, filtered=True
+        )
+    for p in fx.groups:
+        g = p.world.rg_path
+        yield Case(
+            "quotaRequests.list(group)", kind, "GET", g + QR, g, PUBLIC, visible=readable, filtered=True
+        )
+    for p in fx.places:
+        ws, ep = p.world.ws_path, p.world.endpoint(p.endpoint)
+        yield Case(
+            "quotaRequests.list(workspace)", kind, "GET", ws + QR, ws, PUBLIC, visible=readable, filtered=True
+        )
+        yield Case("quotaRequests.list", kind, "GET", ep + QR, ep, need(kind.read, ep), visible=readable)
+        item = f"{ep}{QR}/matrix-req"
+        yield Case("quotaRequests.get", kind, "GET", item, item, need(kind.read, item))
+        yield Case("quotaRequests.put", kind, "PUT", item, item, need(kind.write, item), ASK)
+        new = f"{ep}{QR}/matrix-new"
+        yield Case("quotaRequests.put(create)", kind, "PUT", new, new, need(kind.write, new), ASK)
+        gone = f"{ep}{QR}/matrix-gone"
+        cancel = f"{kind.action}/cancel/action"
+        yield Case("quotaRequests.cancel(absent)", kind, "POST", f"{gone}/cancel", gone, need(cancel, gone))
+        for verb in ("approve", "deny"):
+            action = f"Microsoft.MaaS/quotaRequests/{verb}/action"
+            yield Case(
+                f"quotaRequests.{verb}(absent)", kind, "POST", f"{gone}/{verb}", gone, need(action, "/")
+            )
+
+
 BUILDERS: dict[str, Callable[[Fixture], Iterator[Case]]] = {
     k.SUBSCRIPTION.arm_type: _subscriptions,
     k.RESOURCE_GROUP.arm_type: _groups,
@@ -744,6 +786,7 @@ BUILDERS: dict[str, Callable[[Fixture], Iterator[Case]]] = {
     k.ROLE_DEFINITION.arm_type: _role_definitions,
     k.USER.arm_type: _users,
     k.SERVICE_PRINCIPAL.arm_type: _service_principals,
+    k.QUOTA_REQUEST.arm_type: _quota_requests,
 }
 
 
@@ -969,6 +1012,7 @@ def build(api: Api) -> Fixture:
         place.agreement = api.ok(api.get(f"{w.sub_path}/providers/{ORDERING}/agreements"), 200)["value"][0][
             "id"
         ]
+        api.ok(api.put(f"{w.endpoint(place.endpoint)}{QR}/matrix-req", ASK), 201)  # pending, to read
     # An assignment at every scope (to a principal outside the matrix), to GET.
     for place in places:
         w = place.world
