@@ -48,6 +48,8 @@ def test_the_tree_has_the_az_shaped_commands() -> None:
         "role definition delete",
         "model add",
         "quota set",
+        "quota request create",
+        "quota request approve",
         "usage show",
         "monitor activity-log list",
         "serve",

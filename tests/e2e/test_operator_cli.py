@@ -1,9 +1,11 @@
 """The operator's CLI against a running server: add models from a Hugging Face folder, a GGUF
-file and an upstream URL, create offers, list them, and see errors as one line + exit code 1."""
+file and an upstream URL, create offers, list them, set quotas and decide quota requests, and see
+errors as one line + exit code 1."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,3 +197,113 @@ def test_quota_set_and_show(server: RunningServer) -> None:
     assert code != 0 and "--requests-per-minute" in out
     code, out = run(server, "quota", "show", "-s", sub, "-g", rg, "-w", ws, "-n", "missing")
     assert code == 1 and "ResourceNotFound" in out
+
+
+def test_quota_request_filed_listed_approved_denied_and_cancelled(server: RunningServer) -> None:
+    """`maas quota request …` against `maas serve`: a workspace Contributor files and cancels, the
+    operator sees the queue and approves (the endpoint's quota moves) or denies; errors are one
+    line and exit code 1."""
+    sub, rg, ws = "00000000-0000-0000-0000-0000000000ab", "qr-rg", "qr-ws"
+    ws_path = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices"
+    ws_path += f"/workspaces/{ws}"
+    contributor = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+    with server.client() as http:
+        for path, body in (
+            (f"/subscriptions/{sub}", {"properties": {"billingProfile": {"paymentMethod": "CreditCard"}}}),
+            (f"/subscriptions/{sub}/resourceGroups/{rg}", {"location": "eastus"}),
+            (ws_path, {"location": "eastus"}),
+            (
+                ws_path + "/serverlessEndpoints/embed-r",
+                {
+                    "properties": {
+                        "modelSettings": {"modelId": "azureml://registries/maas/models/wordllama-embed"}
+                    },
+                    "sku": {"name": "Consumption"},
+                },
+            ),
+            ("/providers/Microsoft.MaaS/principals/qr-dev", {}),
+        ):
+            response = http.put(path, json=body)
+            assert response.status_code in (200, 201), response.text
+            if path.endswith("qr-dev"):
+                dev_id = response.json()["properties"]["principalId"]
+                dev_token = response.json()["properties"]["token"]
+        assignment = f"{ws_path}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}"
+        response = http.put(
+            assignment, json={"properties": {"roleDefinitionId": contributor, "principalId": dev_id}}
+        )
+        assert response.status_code == 201, response.text
+
+    def as_dev(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, [*args, "--url", server.url, "--token", dev_token])
+        return result.exit_code, result.output
+
+    where = ["-s", sub, "-g", rg, "-w", ws]
+    code, out = as_dev(
+        "quota", "request", "create", "--endpoint", "embed-r", *where,
+        "--tokens-per-minute", "400000", "--reason", "nightly batch", "--name", "batch",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "status    Pending" in out and "tokens/min 200,000 → 400,000" in out and "nightly batch" in out
+    code, out = as_dev(
+        "quota",
+        "request",
+        "create",
+        "-e",
+        "embed-r",
+        *where,
+        "--requests-per-minute",
+        "5000",
+        "--reason",
+        "x",
+    )
+    assert code == 1 and "QuotaRequestPending" in out and "'batch'" in out, out
+    code, out = as_dev("quota", "request", "approve", "--id", "batch", "-e", "embed-r", *where)
+    assert code == 1 and "AuthorizationFailed" in out and "approve/action" in out, out
+    code, out = as_dev("quota", "request", "list", "-w", ws, "-g", rg, "-s", sub)
+    assert code == 0 and "batch" in out and "Pending" in out and "400,000" in out, out
+
+    # the operator's queue, by full id
+    code, out = run(server, "quota", "request", "list", "--status", "pending", "-o", "json")
+    assert code == 0, out
+    [queued] = [r for r in json.loads(out) if r["name"] == "batch"]
+    code, out = run(
+        server, "quota", "request", "approve", "--id", queued["id"], "--message", "ok", "-o", "json"
+    )
+    assert code == 0, out
+    assert json.loads(out)["properties"]["status"] == "Approved"
+    code, out = run(server, "quota", "show", *where, "-n", "embed-r")
+    assert code == 0 and "400,000" in out and "quota request batch" in out, out
+    code, out = run(server, "quota", "request", "deny", "--id", queued["id"])
+    assert code == 1 and "QuotaRequestNotPending" in out, out
+
+    # a second request, denied; a third, cancelled by its requester
+    code, out = as_dev(
+        "quota", "request", "create", "-e", "embed-r", *where,
+        "--requests-per-minute", "5000", "--reason", "peak", "--name", "peak",
+    )  # fmt: skip
+    assert code == 0, out
+    code, out = run(
+        server, "quota", "request", "deny", "--id", "peak", "-e", "embed-r", *where, "-m", "use two endpoints"
+    )
+    assert code == 0 and "Denied" in out and "use two endpoints" in out, out
+    code, out = as_dev(
+        "quota", "request", "create", "-e", "embed-r", *where,
+        "--requests-per-minute", "5000", "--reason", "again", "--name", "again", "-o", "json",
+    )  # fmt: skip
+    assert code == 0, out
+    code, out = as_dev("quota", "request", "cancel", "--id", json.loads(out)["id"])
+    assert code == 0 and "Cancelled" in out, out
+    code, out = as_dev("quota", "request", "show", "--id", "peak", "-e", "embed-r", *where)
+    assert code == 0 and "Denied" in out and "use two endpoints" in out, out
+    code, out = as_dev(
+        "quota", "request", "list", "-e", "embed-r", *where, "-o", "json", "--query", "[].name"
+    )
+    assert code == 0 and json.loads(out) == ["again", "peak", "batch"], out
+    # usage errors
+    code, out = as_dev("quota", "request", "create", "-e", "embed-r", *where, "--reason", "r")
+    assert code == 2 and "--tokens-per-minute" in out
+    code, out = as_dev("quota", "request", "show", "--id", "peak")
+    assert code == 2 and "--endpoint" in out
+    code, out = as_dev("quota", "request", "list", "--status", "maybe")
+    assert code == 2 and "Pending" in out

@@ -4,9 +4,9 @@ for the `ml` commands.
 
 A connected command is called with a `Connection`: the flags resolved once, as every command
 resolves them (flag, then `MAAS_URL`/`MAAS_TOKEN`/`MAAS_CA_BUNDLE`, then `maas login`'s config),
-and the SDK clients over it (`ArmClient`, `MLClient`, `CostManagementClient`), made when first
-asked for and closed when the command ends. Whatever SDK error the command lets out becomes the
-one error line of `maas.cli.errors` and its exit code.
+and the SDK clients over it (`ArmClient`, `MLClient`, `CostManagementClient`, `QuotaClient`),
+made when first asked for and closed when the command ends. Whatever SDK error the command lets
+out becomes the one error line of `maas.cli.errors` and its exit code.
 
 The options keep the places they have in `--help`: the workspace's before `--output`, the
 connection's last.
@@ -23,7 +23,7 @@ from maas.cli.errors import sdk_errors
 from maas.cli.options import GroupOpt, SubOpt, TokenOpt, UrlOpt, WorkspaceOpt
 from maas.cli.output import fail
 from maas.cli.signatures import add_options, option
-from maas.sdk import ArmClient, CostManagementClient, MaasTokenCredential, MLClient
+from maas.sdk import ArmClient, CostManagementClient, MaasTokenCredential, MLClient, QuotaClient
 
 #: The longest wait between two polls of a long-running operation, whatever `Retry-After` says.
 MAX_POLL_S = 5.0
@@ -104,6 +104,11 @@ class Connection:
         return self._clients.enter_context(
             CostManagementClient(credential, profile.url, verify=profile.verify)
         )
+
+    def quota(self) -> QuotaClient:
+        """The quota client (a deployment's quota and the requests to raise it)."""
+        credential, profile = self._credential(), self.profile
+        return self._clients.enter_context(QuotaClient(credential, profile.url, verify=profile.verify))
 
 
 class WorkspaceScope:

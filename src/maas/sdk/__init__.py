@@ -21,12 +21,21 @@ from maas.sdk.entities import (
 from maas.sdk.errors import HttpResponseError, MaasClientError, ServiceRequestError, ValidationError
 from maas.sdk.loaders import load_connection, load_marketplace_subscription, load_serverless_endpoint
 from maas.sdk.pollers import LROPoller
+from maas.sdk.quota import (
+    EndpointQuota,
+    QuotaClient,
+    QuotaOperations,
+    QuotaRequest,
+    QuotaRequestEvent,
+    QuotaRequestOperations,
+)
 
 __all__ = [
     "AccessToken",
     "ArmClient",
     "CostManagementClient",
     "EndpointAuthKeys",
+    "EndpointQuota",
     "HttpResponseError",
     "LROPoller",
     "MLClient",
@@ -37,6 +46,11 @@ __all__ = [
     "QueryColumn",
     "QueryOperations",
     "QueryResult",
+    "QuotaClient",
+    "QuotaOperations",
+    "QuotaRequest",
+    "QuotaRequestEvent",
+    "QuotaRequestOperations",
     "ServerlessConnection",
     "ServerlessEndpoint",
     "ServiceRequestError",

@@ -27,6 +27,7 @@ EXPECTED = {
     "ArmClient",
     "CostManagementClient",
     "EndpointAuthKeys",
+    "EndpointQuota",
     "HttpResponseError",
     "LROPoller",
     "MLClient",
@@ -37,6 +38,11 @@ EXPECTED = {
     "QueryColumn",
     "QueryOperations",
     "QueryResult",
+    "QuotaClient",
+    "QuotaOperations",
+    "QuotaRequest",
+    "QuotaRequestEvent",
+    "QuotaRequestOperations",
     "ServerlessConnection",
     "ServerlessEndpoint",
     "ServiceRequestError",
@@ -79,6 +85,7 @@ def test_all_is_exactly_the_public_names() -> None:
         "loaders",
         "operations",
         "pollers",
+        "quota",
     }
     assert public - modules <= EXPECTED
 
