@@ -238,6 +238,12 @@ def _decide(
     """Move a pending request to `to` in one transaction; approval applies its limits."""
     with services.db.write() as connection:
         repo, rows = Repository(connection), QuotaRequestRows(connection)
+        seen = rows.get(rid)
+        if seen is None:
+            raise _not_found(rid)
+        # Locks in one order everywhere: the endpoint, then its requests (as filing and deleting
+        # the endpoint take them), so a decision racing a deletion waits instead of deadlocking.
+        repo.get(seen.endpoint_id, for_update=True)
         found = rows.get(rid, for_update=True)
         if found is None:
             raise _not_found(rid)
