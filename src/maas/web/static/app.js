@@ -4,6 +4,8 @@
 // - [data-reveal="<id>"]: show or hide a password-type input (a key), aria-pressed follows;
 // - form[data-confirm="<question>"]: ask before submitting (deletes, regenerating keys);
 // - [data-menu]: a button that opens its menu; Escape or a click elsewhere closes it.
+// - button[data-needs-check="<id>"]: disabled until the checkbox <id> is ticked (the server
+//   refuses the form without it too; this only says so before the round trip).
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -104,4 +106,16 @@
       }
     }
   }, true);
+
+  function syncNeedsCheck() {
+    document.querySelectorAll("button[data-needs-check]").forEach(function (button) {
+      var box = document.getElementById(button.getAttribute("data-needs-check"));
+      if (box) { button.disabled = !box.checked; }
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target instanceof HTMLInputElement && event.target.type === "checkbox") { syncNeedsCheck(); }
+  });
+  window.addEventListener("pageshow", syncNeedsCheck); // a box the back button left ticked
+  syncNeedsCheck();
 })();
