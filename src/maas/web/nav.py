@@ -38,6 +38,7 @@ NAV: list[NavItem] = [
     NavItem("costs", "Costs", "/studio/costs"),
     NavItem("quota", "Quota", "/studio/quota"),
     NavItem("access", "Access control", "/studio/access"),
+    NavItem("activity", "Activity log", "/studio/activity"),
     NavItem("operator", "Operator", "/studio/operator", visible=is_operator),
 ]
 

@@ -84,6 +84,11 @@ class EventQuery:
     resource_id: str | None = None
     correlation_id: str | None = None
     caller: str | None = None
+    # Studio's filters (not in Azure's `$filter`): the status ("Succeeded", "Failed"), and the
+    # operation: an action, or the start of one ("Microsoft.Authorization/roleAssignments/"),
+    # any case.
+    status: str | None = None
+    operation: str | None = None
 
 
 def scope_parts(resource_id: str) -> tuple[str | None, str | None]:

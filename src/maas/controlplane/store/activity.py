@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.engine import RowMapping
 
 from maas.controlplane.domain.activity import ActivityEvent, Actor, EventQuery, scope_parts
@@ -85,6 +85,11 @@ class ActivityLog:
             statement = statement.where(log.correlation_id == query.correlation_id)
         if query.caller is not None:
             statement = statement.where(log.caller == query.caller)
+        if query.status is not None:
+            statement = statement.where(func.lower(log.status) == query.status.lower())
+        if query.operation is not None:
+            wanted = query.operation.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            statement = statement.where(func.lower(log.action).like(wanted + "%", escape="\\"))
         if before_seq is not None:
             statement = statement.where(log.seq < before_seq)
         rows = self.c.execute(statement.order_by(log.seq.desc()).limit(limit)).mappings()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from pydantic import Field
 
-from maas.protocol.management.arm import ArmBody, ReadOnlyProperties, Strict
+from maas.core.errors import ValidationFailed
+from maas.protocol.management.arm import ArmBody, ReadOnlyProperties, Strict, parse_body
 
 
 class RoleAssignmentProperties(Strict):
@@ -65,3 +68,63 @@ class RoleDefinitionProperties(Strict):
 
 class RoleDefinitionBody(ArmBody):
     properties: RoleDefinitionProperties
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def role_definition_file(text: str) -> tuple[str | None, RoleDefinitionBody]:
+    """A role definition as `maas role definition create --role-definition role.json` takes it
+    (and `az`): the file `az` documents (`Name`, `Description`, `Actions`, `NotActions`,
+    `DataActions`, `NotDataActions`, `AssignableScopes`, keys in any case), or a role as `show`
+    prints it (ARM's, `properties` nested or not). Returns the GUID the text names (`Id`, or
+    `name` beside `roleName`), if any, and the ARM body; every fault is a 400 in words."""
+    try:
+        loaded = json.loads(text)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"The role definition is not valid JSON: {exc}.", target="roleDefinition"
+        ) from None
+    if not isinstance(loaded, dict):
+        raise ValidationFailed("The role definition must be a JSON object.", target="roleDefinition")
+    fields = {str(k).lower(): v for k, v in loaded.items()}
+    nested = fields.pop("properties", None)
+    if isinstance(nested, dict):
+        fields.update({str(k).lower(): v for k, v in nested.items()})
+    if "rolename" in fields:  # as list/show print it: `name` is the GUID
+        role_name, guid_text = fields.get("rolename"), fields.get("name") or fields.get("id")
+    else:  # az's create file: `Name` is the role name
+        role_name, guid_text = fields.get("name"), fields.get("id")
+    guid = None
+    if guid_text:
+        match = _GUID.search(str(guid_text).rsplit("/", 1)[-1])
+        guid = match.group(0).lower() if match else None
+    if not role_name:
+        raise ValidationFailed("The role definition needs the role's name ('Name').", target="Name")
+    if "permissions" in fields:
+        permissions = fields["permissions"]
+    else:
+        permissions = [
+            {
+                "actions": fields.get("actions") or [],
+                "notActions": fields.get("notactions") or [],
+                "dataActions": fields.get("dataactions") or [],
+                "notDataActions": fields.get("notdataactions") or [],
+            }
+        ]
+    scopes = fields.get("assignablescopes")
+    if not isinstance(scopes, list) or not scopes:
+        raise ValidationFailed(
+            "The role definition needs 'AssignableScopes': the subscriptions, resource groups or "
+            "workspaces where it can be assigned.",
+            target="AssignableScopes",
+        )
+    body = {
+        "properties": {
+            "roleName": role_name,
+            "description": fields.get("description") or "",
+            "permissions": permissions,
+            "assignableScopes": scopes,
+        }
+    }
+    return guid, parse_body(RoleDefinitionBody, json.dumps(body).encode())
