@@ -192,6 +192,7 @@ def test_a_reader_sees_add_disabled_with_the_reason_and_no_operator_pages(
     api: Api, client: TestClient, world: World
 ) -> None:
     carol = _user(api, "carol", "carol-password-1")
+    _user(api, "alice", name="Alice Liddell")
     api.ok(api.assign(world.ws_path, carol, READER))
     browser = _browser(client)
     sign_in(browser, "carol", "carol-password-1")
@@ -213,6 +214,10 @@ def test_a_reader_sees_add_disabled_with_the_reason_and_no_operator_pages(
     )
     assert denied.status_code == 403
     assert "You don't have permission to do this: you need " + RA_WRITE in parse(denied.text).alerts[0]
+
+    search = browser.get(f"/studio/access/add?{urlencode({'scope': world.ws_path, 'q': 'ali'})}")
+    assert search.status_code == 403 and "alice" not in search.text.lower()
+    assert "you need " + RA_WRITE in parse(search.text).alerts[0]
 
     for url in (
         "/studio/operator",

@@ -144,10 +144,14 @@ def _role_map(repo: Repository, records: list[RoleAssignmentRecord]) -> dict[str
     return found
 
 
-def search_principals(services: Services, caller: Caller, scope: str, text: str) -> list[PrincipalMatch]:
-    scope = _normal(scope)
+def _may_search(caller: Caller, scope: str) -> None:
     if not caller.can(kinds.USER.read, "/"):
         caller.require(f"{ROLE_ASSIGNMENTS}/write", scope)
+
+
+def search_principals(services: Services, caller: Caller, scope: str, text: str) -> list[PrincipalMatch]:
+    scope = _normal(scope)
+    _may_search(caller, scope)
     wanted = text.strip().lower()[:MAX_TEXT]
     if not wanted:
         return []
@@ -180,9 +184,15 @@ def search_principals(services: Services, caller: Caller, scope: str, text: str)
     return found[:MAX_MATCHES]
 
 
-def find_principal(services: Services, key: str) -> PrincipalMatch:
-    """A principal by object id, user principal name, application id or name; a 400 in words
-    when there is none (the form's answer to an unknown principal)."""
+def find_principal(services: Services, caller: Caller, scope: str, key: str) -> PrincipalMatch:
+    """A principal by object id, user principal name, application id or name, for whoever may
+    search members at `scope`; a 400 in words when there is none (the form's answer to an
+    unknown principal)."""
+    _may_search(caller, _normal(scope))
+    return _find(services, key)
+
+
+def _find(services: Services, key: str) -> PrincipalMatch:
     key = key.strip()
     with services.db.read() as connection:
         repo = Repository(connection)
@@ -263,7 +273,7 @@ def check_access(
                 code="InvalidAction",
                 target="action",
             )
-    who = find_principal(services, principal)
+    who = _find(services, principal)
     with services.db.read() as connection:
         repo = Repository(connection)
         records = [r for r in repo.role_assignments_for(who.id) if scope_contains(r.scope, scope)]

@@ -224,7 +224,7 @@ async def add_assignment(studio: StudioFormDep) -> Response:
         missing = "a role" if not role else "a member (search by name, then choose one)"
         return await _add_page(studio, scope, q=q, role=role, alert=f"Choose {missing}.", status=400)
     try:
-        principal = await studio.read(iam.find_principal, who)
+        principal = await studio.call(iam.find_principal, scope, who)
         body = parse_body(
             RoleAssignmentBody,
             json.dumps(
