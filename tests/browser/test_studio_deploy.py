@@ -32,7 +32,10 @@ def workspace(server: RunningServer) -> str:
         for path, body in [
             (f"/subscriptions/{SUB}", account),
             (f"/subscriptions/{SUB}/resourceGroups/{RG}", {"location": "eastus2"}),
-            (f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/{ML}/workspaces/{WS}", {"location": "eastus2"}),
+            (
+                f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/{ML}/workspaces/{WS}",
+                {"location": "eastus2"},
+            ),
         ]:
             answer = client.put(path, json=body, params=VERSION)
             assert answer.status_code in (200, 201), answer.text
@@ -107,7 +110,9 @@ def test_catalog_to_a_deployed_endpoint_and_the_second_try(
 
     # The second try: the workspace is subscribed already.
     _open_wizard(page)
-    expect(page.get_by_text("You already have an Azure Marketplace subscription for this workspace")).to_be_visible()
+    expect(
+        page.get_by_text("You already have an Azure Marketplace subscription for this workspace")
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Subscribe and Deploy")).to_have_count(0)
     assert_accessible(page, "deploy wizard, already subscribed")
     screenshot(page, "deploy-already-subscribed")

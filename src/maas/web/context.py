@@ -143,10 +143,6 @@ class Studio:
     csrf: str
     workspace: Resource | None
 
-    async def form(self) -> Form:
-        """This request's form fields (`read_form`)."""
-        return await read_form(self.request)
-
     async def call(
         self, fn: Callable[Concatenate[Services, Caller, P], R], *args: P.args, **kwargs: P.kwargs
     ) -> R:
