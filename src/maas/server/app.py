@@ -38,8 +38,8 @@ class MaasApp:
             settings, reconcile=reconcile, process=lambda: serve_process(settings)
         )
         install_inference_spec(self.control, settings)
-        install_studio(self.control)
         self.gateway = Gateway(lambda: self.process.gateway(), settings.inference_domain)
+        install_studio(self.control, data_plane=self.gateway)  # the playground calls it in-process
 
     @property
     def process(self) -> ServeProcess:

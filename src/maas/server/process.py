@@ -12,18 +12,19 @@ the control plane's own verification (`DataPlaneTokens`), and pinned models warm
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 from maas.billing.ledger import Ledger
 from maas.controlplane.api.process import ControlProcess, open_control_process
 from maas.controlplane.services.access import DataPlaneTokens
+from maas.controlplane.services.context import LiveQuota
 from maas.core.settings import Settings
 from maas.gateway.app import Runtime
 from maas.gateway.directory import Directory
 from maas.gateway.metering import Metering
-from maas.gateway.quota.base import Limits, open_quota_store
+from maas.gateway.quota.base import Limits, QuotaStore, open_quota_store
 from maas.gateway.readmodel import EndpointReader
 from maas.serving.pool.base import Pools
 from maas.serving.pool.config import PoolDefaults
@@ -71,6 +72,21 @@ def make_pools(settings: Settings) -> Pools:
     return WithUpstreams(backend, InlinePools())
 
 
+def quota_reader(quotas: QuotaStore) -> Callable[[str, int, int], Awaitable[LiveQuota]]:
+    """The control plane's view of the gateway's quota windows (Studio's live quota): a peek, keyed
+    as `Metering` keys them (the endpoint id, lower-cased)."""
+
+    async def read(endpoint_id: str, requests_per_minute: int, tokens_per_minute: int) -> LiveQuota:
+        decision = await quotas.peek(endpoint_id.lower(), Limits(requests_per_minute, tokens_per_minute))
+        return LiveQuota(
+            decision.remaining_requests,
+            decision.remaining_tokens,
+            max(decision.reset_requests, decision.reset_tokens),
+        )
+
+    return read
+
+
 @asynccontextmanager
 async def serve_process(settings: Settings) -> AsyncIterator[ServeProcess]:
     """Open the process's context; on the way out close it in the one safe order: pools (no more
@@ -82,6 +98,7 @@ async def serve_process(settings: Settings) -> AsyncIterator[ServeProcess]:
         closing.callback(services.db.dispose)
         quotas = open_quota_store(settings.quota_store)
         closing.push_async_callback(quotas.close)
+        services.quota_reader = quota_reader(quotas)
         pools = make_pools(settings)
         await pools.start()
         # after the pools: replica processes forked from here must not inherit the journal

@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from maas.core.errors import AuthorizationFailed, MaasError
 from maas.web import render
@@ -37,12 +38,12 @@ from maas.web.context import (
     studio_of,
 )
 from maas.web.headers import StudioHeaders, is_studio_path
-from maas.web.routes import access, auth, catalog, deploy, endpoint_list, home, operator, workspace
+from maas.web.routes import access, auth, catalog, deploy, endpoint, endpoint_list, home, operator, playground, workspace
 
 __all__ = ["PAGES", "install"]
 
 # The page routers, in this order. A new area adds its module here (docs/architecture.md).
-PAGES: list[ModuleType] = [auth, home, workspace, catalog, deploy, endpoint_list, access, operator]
+PAGES: list[ModuleType] = [auth, home, workspace, catalog, deploy, endpoint_list, endpoint, playground, access, operator]
 SIGN_IN = "/studio/signin"
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -118,8 +119,11 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return await _error_page(request, 500, "Something went wrong", message)
 
 
-def install(app: FastAPI) -> None:
-    """Add Studio to `app` (the control plane's FastAPI app, before it starts)."""
+def install(app: FastAPI, data_plane: ASGIApp | None = None) -> None:
+    """Add Studio to `app` (the control plane's FastAPI app, before it starts). `data_plane`: the
+    gateway's ASGI app, which the playground calls in-process (`dataplane.py`); without it the
+    playground says the data plane does not run here."""
+    app.state.studio_data_plane = data_plane
     app.mount(render.STATIC_URL, StaticFiles(directory=render.STATIC_DIR), name="studio-static")
     for module in PAGES:
         app.include_router(module.router)

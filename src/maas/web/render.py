@@ -3,6 +3,7 @@
 - `page(studio, template, nav=..., crumbs=[...], **values)`: a page in the layout
   (`templates/base.html`: sidebar, breadcrumbs, the signed-in user, the workspace);
 - `bare(request, template, **values)`: a page for someone not signed in (sign-in errors);
+- `fragment(studio, template, **values)`: a piece of a page, for htmx to swap in;
 - `redirect(url)`: 303 after a form post, 302 otherwise; an htmx request gets `HX-Redirect`.
 
 Templates are autoescaped (every `{{ }}` is HTML-escaped unless marked safe), and the undefined
@@ -28,7 +29,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from maas.web.context import CSRF_FIELD, CSRF_HEADER, Studio
 from maas.web.nav import items_for
 
-__all__ = ["STATIC_DIR", "TEMPLATES_DIR", "bare", "environment", "exact_price", "page", "redirect"]
+__all__ = [
+    "STATIC_DIR",
+    "TEMPLATES_DIR",
+    "bare",
+    "environment",
+    "exact_price",
+    "fragment",
+    "page",
+    "redirect",
+]
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
@@ -110,6 +120,23 @@ def page(
     }
     html = environment().get_template(template).render(context)
     return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def fragment(studio: Studio, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+    """A piece of a page (what an htmx request swaps in): the values a layout page sees, without
+    the layout."""
+    context = {
+        "studio": studio,
+        "user": studio.user_name,
+        "csrf": studio.csrf,
+        "workspace": studio.workspace,
+        "can": studio.can,
+        "signed_in": True,
+        "path": studio.request.url.path,
+        **values,
+    }
+    html = environment().get_template(template).render(context)
+    return HTMLResponse(html, status_code=status)
 
 
 def bare(request: Request, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:

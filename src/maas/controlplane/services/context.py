@@ -7,7 +7,7 @@ request by the API after authentication and carries the principal's grants, load
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +25,19 @@ from maas.core.errors import AuthorizationFailed, NotFound
 from maas.core.settings import Settings
 
 
+@dataclass(frozen=True)
+class LiveQuota:
+    """What an endpoint's quota window holds now (the gateway's quota store, admitting nothing)."""
+
+    remaining_requests: int
+    remaining_tokens: int
+    reset_seconds: float  # until the window is empty again
+
+
+# (endpoint id, requests per minute, tokens per minute) -> the window now
+QuotaReader = Callable[[str, int, int], Awaitable[LiveQuota]]
+
+
 @dataclass
 class Services:
     db: Database
@@ -40,6 +53,9 @@ class Services:
     lockout: Lockout = field(default_factory=Lockout)
     # The trusted external issuer's keys, fetched and kept by `services.external_issuer`.
     issuer_keys: IssuerKeys = field(default_factory=IssuerKeys)
+    # The gateway's quota store as it stands, wired by `maas.server.process` (None: no gateway in
+    # this process); `services.quotas.live_quota` reads it.
+    quota_reader: QuotaReader | None = None
 
     def endpoints_changed(self) -> None:
         for listener in self.endpoint_listeners:

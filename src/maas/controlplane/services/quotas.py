@@ -5,7 +5,8 @@ requests per minute unless the operator configured other defaults). An operator 
 allowed `Microsoft.MaaS/quotas/write` at the platform root `/`, which no workspace or account
 role reaches — raises or lowers one deployment's quota; the new limits are stored on the
 endpoint (the gateway reads them with the endpoint), and the change, its reason and who made it
-are appended to `quota_changes` and the activity log in the same transaction.
+are appended to `quota_changes` and the activity log in the same transaction. What is left of
+the quota this minute (`live_quota`) is the gateway's, read through a hook the server wires.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maas.controlplane.domain.resources import Quota, Resource
-from maas.controlplane.services.context import Caller, Services, require_resource, touch
+from maas.controlplane.services.context import Caller, LiveQuota, Services, require_resource, touch
 from maas.controlplane.store.repository import QuotaChange, Repository
 from maas.core.clock import utcnow
 from maas.core.errors import Conflict
@@ -115,3 +116,13 @@ def set_quota(
         result = QuotaState(endpoint.id, *_limits(services, endpoint), history)
     services.endpoints_changed()  # this process's gateway applies the new limits at once
     return result
+
+
+async def live_quota(services: Services, state: QuotaState) -> LiveQuota | None:
+    """What is left of the quota this minute: the gateway's window for the endpoint, read without
+    admitting anything (`state` comes from `get_quota`, which checked the caller may read the
+    endpoint). None when this process runs no gateway."""
+    reader = services.quota_reader
+    if reader is None:
+        return None
+    return await reader(state.endpoint_id, state.requests_per_minute, state.tokens_per_minute)
