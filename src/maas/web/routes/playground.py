@@ -86,20 +86,23 @@ async def _stream_events(
         return
     usage: dict[str, Any] | None = None
     buffer = b""
-    async for chunk in relayed.chunks():
-        payloads, buffer = _frames(buffer + chunk)
-        for payload in payloads:
-            if payload == b"[DONE]":
-                continue
-            data = json.loads(payload)
-            if "error" in data:
-                yield _event("error", {"message": inference_error(500, payload)})
-                return
-            usage = data.get("usage") or usage
-            for choice in data.get("choices") or []:
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    yield _event("delta", {"text": text})
+    try:
+        async for chunk in relayed.chunks():
+            payloads, buffer = _frames(buffer + chunk)
+            for payload in payloads:
+                if payload == b"[DONE]":
+                    continue
+                data = json.loads(payload)
+                if "error" in data:
+                    yield _event("error", {"message": inference_error(500, payload)})
+                    return
+                usage = data.get("usage") or usage
+                for choice in data.get("choices") or []:
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        yield _event("delta", {"text": text})
+    finally:  # the browser left, or the stream ended: the gateway learns it now, not at GC
+        await relayed.aclose()
     yield _event("done", {"note": turn_note(usage, prices)})
 
 
