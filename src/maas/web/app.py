@@ -38,12 +38,34 @@ from maas.web.context import (
     studio_of,
 )
 from maas.web.headers import StudioHeaders, is_studio_path
-from maas.web.routes import access, auth, catalog, deploy, endpoint, endpoint_list, home, operator, playground, workspace
+from maas.web.routes import (
+    access,
+    auth,
+    catalog,
+    deploy,
+    endpoint,
+    endpoint_list,
+    home,
+    operator,
+    playground,
+    workspace,
+)
 
 __all__ = ["PAGES", "install"]
 
 # The page routers, in this order. A new area adds its module here (docs/architecture.md).
-PAGES: list[ModuleType] = [auth, home, workspace, catalog, deploy, endpoint_list, endpoint, playground, access, operator]
+PAGES: list[ModuleType] = [
+    auth,
+    home,
+    workspace,
+    catalog,
+    deploy,
+    endpoint_list,
+    endpoint,
+    playground,
+    access,
+    operator,
+]
 SIGN_IN = "/studio/signin"
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
