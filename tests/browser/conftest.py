@@ -19,7 +19,7 @@ Fixtures:
   `admin` user's password until one is set). `server.url`, `server.client()` (httpx with the
   admin token), `server.data_dir`, `server.log`.
 - `tenant_id` (module): the installation's tenant (for `/{tenant}/oauth2/v2.0/authorize`).
-- `browser` (session, per xdist worker): headless Chromium.
+- `browser` (per module): headless Chromium (Playwright is started per module too: its sync API keeps an event loop running on the thread, which would break a later asyncio.run() in the same worker).
 - `context` / `page`: a fresh context per test (no cookies: signed out), 1280x800, `base_url` set
   to the server's URL (so `page.goto("/studio")` works); `phone_context` / `phone_page`: the same
   at a phone's size (390x844, touch, mobile). Actions and `expect` wait at most 10 s, so a test
@@ -117,14 +117,16 @@ def _chromium_or_skip() -> Path:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running on this thread
+# while it is started, and a later test in the same worker that calls asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     _chromium_or_skip()
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     args = ["--disable-dev-shm-usage"]  # containers' /dev/shm is often small
     if hasattr(os, "geteuid") and os.geteuid() == 0:
