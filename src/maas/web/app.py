@@ -48,6 +48,7 @@ from maas.web.routes import (
     home,
     operator,
     playground,
+    resource_groups,
     workspace,
 )
 
@@ -63,6 +64,7 @@ PAGES: list[ModuleType] = [
     endpoint_list,
     endpoint,
     playground,
+    resource_groups,
     access,
     operator,
 ]

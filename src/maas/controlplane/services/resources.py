@@ -1,6 +1,7 @@
 """Generic listing of everything in an account or resource group (`/resources`), with ARM's
 `$filter` subset (`resourceType`, `name`, `location` with `eq`/`ne`, joined by `and`) and paging.
-Each item is shown only if the caller may read it."""
+Each item is shown only if the caller may read it. `get_resource` reads one item of such a
+listing by its id, whatever its kind (Studio's resource group view shows its details)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import re
 from maas.controlplane.domain.resources import Resource
 from maas.controlplane.services.context import Caller, Page, Services, require_resource
 from maas.controlplane.store.repository import Repository
-from maas.core.errors import BadRequest
-from maas.core.ids import resource_group_id, subscription_id
+from maas.core.errors import BadRequest, NotFound
+from maas.core.ids import resource_group_id, subscription_id, type_of
 from maas.protocol.management.kinds import by_type
 
 _CLAUSE = re.compile(r"^\s*(resourceType|name|location)\s+(eq|ne)\s+'((?:[^']|'')*)'\s*$", re.IGNORECASE)
@@ -76,3 +77,26 @@ def list_resources(
     more = len(items) > limit
     items = items[:limit]
     return Page(items, items[-1].key if more else None)
+
+
+_IN_GROUP = re.compile(r"^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/.+$", re.IGNORECASE)
+
+
+def get_resource(services: Services, caller: Caller, resource_id: str) -> Resource:
+    """One resource of a resource group, by id, for a caller allowed its kind's read action (as
+    its own GET checks it: refused before looked up); 404 when it is not there."""
+    text = "/" + resource_id.strip().strip("/")
+    arm_type = type_of(text)
+    if len(text) > 1024 or not _IN_GROUP.match(text) or not arm_type:
+        raise BadRequest(
+            f"'{resource_id[:200]}' is not the id of a resource in a resource group "
+            "(/subscriptions/{sub}/resourceGroups/{rg}/providers/{namespace}/{type}/{name}).",
+            code="InvalidResourceId",
+            target="id",
+        )
+    caller.require(_read_action(arm_type), text)
+    with services.db.read() as connection:
+        found = Repository(connection).get(text)
+    if found is None:
+        raise NotFound(f"The resource '{text}' was not found.", code="ResourceNotFound")
+    return found
