@@ -42,6 +42,7 @@ from maas.web.routes import (
     access,
     auth,
     catalog,
+    connections,
     deploy,
     endpoint,
     endpoint_list,
@@ -65,6 +66,7 @@ PAGES: list[ModuleType] = [
     endpoint,
     playground,
     resource_groups,
+    connections,
     access,
     operator,
 ]

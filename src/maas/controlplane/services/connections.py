@@ -2,6 +2,11 @@
 
 The key a connection carries is a secret: stored encrypted, never returned by GET, only by the
 `listsecrets` action (as in Azure).
+
+`connect_endpoint` is the Studio way of the seed ("choose the endpoint, and the connection takes
+its Target URI and key"): it reads the endpoint and its primary key as the caller (who needs the
+endpoint's read and listKeys actions, as `az ml serverless-endpoint get-credentials` does) and
+then creates the connection as `put_connection` does.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maas.controlplane.domain.resources import Resource
-from maas.controlplane.services import crud
+from maas.controlplane.services import crud, endpoints
 from maas.controlplane.services.context import (
     Caller,
     Page,
@@ -21,10 +26,10 @@ from maas.controlplane.services.context import (
 )
 from maas.controlplane.store.repository import Repository
 from maas.core.errors import BadRequest
-from maas.core.ids import CONNECTION_TYPE, workspace_child_id, workspace_id
+from maas.core.ids import CONNECTION_TYPE, ENDPOINT_TYPE, type_of, workspace_child_id, workspace_id
 from maas.protocol.management import kinds
 from maas.protocol.management.naming import ResourceKind, validate_name
-from maas.protocol.management.workspaces import ConnectionBody
+from maas.protocol.management.workspaces import ConnectionBody, ConnectionCredentials, ConnectionProperties
 
 ACTION = kinds.CONNECTION.action
 CATEGORIES = ("Serverless",)
@@ -112,3 +117,32 @@ def list_connections(
 def delete_connection(services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str) -> bool:
     rid = workspace_child_id(sub, rg, ws, "connections", name)
     return crud.remove(services, caller, kinds.CONNECTION, rid)
+
+
+def connect_endpoint(
+    services: Services, caller: Caller, sub: str, rg: str, ws: str, name: str, endpoint: str
+) -> Saved[Resource]:
+    """A Serverless connection named `name` in workspace `ws` to the serverless endpoint whose id
+    is `endpoint` (in any workspace the caller may read), with its Target URI and primary key."""
+    parts = endpoint.strip().strip("/").split("/")
+    if len(parts) != 10 or type_of(endpoint).lower() != ENDPOINT_TYPE.lower():
+        raise BadRequest(
+            f"'{endpoint[:200]}' is not the id of a serverless endpoint.",
+            code="InvalidResourceId",
+            target="endpoint",
+        )
+    target = (parts[1], parts[3], parts[7], parts[9])
+    found = endpoints.get_endpoint(services, caller, *target)
+    keys = endpoints.list_keys(services, caller, *target)
+    uri = str((found.properties.get("inferenceEndpoint") or {}).get("uri") or "")
+    if not uri:
+        raise BadRequest(f"The endpoint '{found.name}' has no Target URI yet.", target="endpoint")
+    body = ConnectionBody(
+        properties=ConnectionProperties(
+            category="Serverless",
+            target=uri,
+            auth_type="ApiKey",
+            credentials=ConnectionCredentials(key=keys["primaryKey"]),
+        )
+    )
+    return put_connection(services, caller, sub, rg, ws, name, body)
