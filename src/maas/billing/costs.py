@@ -300,8 +300,9 @@ def _when(granularity: str, bucket: int) -> int | str:
     return int(day.strftime("%Y%m%d")) if granularity == "Daily" else day.strftime("%Y-%m-01T00:00:00")
 
 
-def rows_of(plan: QueryPlan, found: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    """The answer's rows: exact `Decimal` sums per group, time and currency, emitted as floats."""
+def rows_of(plan: QueryPlan, found: Sequence[Sequence[Any]], *, exact: bool = False) -> list[list[Any]]:
+    """The answer's rows: exact `Decimal` sums per group, time and currency, emitted as floats
+    (JSON's numbers), or kept `Decimal` with `exact` (Studio shows and adds them up exactly)."""
     width = len(plan.groups)
     sums: dict[tuple[Any, tuple[str, ...], str], list[Any]] = {}
     for row in found:
@@ -315,7 +316,8 @@ def rows_of(plan: QueryPlan, found: Sequence[Sequence[Any]]) -> list[list[Any]]:
     for key in sorted(sums):
         when, groups, currency = key
         total, quantity = sums[key]
-        line: list[Any] = [float(total) if m == "cost" else quantity for _, m in plan.measures]
+        money = total if exact else float(total)
+        line: list[Any] = [money if m == "cost" else quantity for _, m in plan.measures]
         line += groups
         if plan.granularity is not None:
             line.append(when)
@@ -325,9 +327,16 @@ def rows_of(plan: QueryPlan, found: Sequence[Sequence[Any]]) -> list[list[Any]]:
 
 
 def query_costs(
-    services: Services, caller: Caller, scope: str, body: QueryDefinition, *, now: datetime | None = None
+    services: Services,
+    caller: Caller,
+    scope: str,
+    body: QueryDefinition,
+    *,
+    now: datetime | None = None,
+    exact: bool = False,
 ) -> dict[str, Any]:
-    """Answer a `QueryDefinition` at `scope` in the shape of Azure's `QueryResult`."""
+    """Answer a `QueryDefinition` at `scope` in the shape of Azure's `QueryResult` (costs as
+    `Decimal` with `exact`, for Studio; the API sends floats)."""
     where = parse_scope(scope)
     caller.require(QUERY_ACTION, where.id)
     plan = plan_query(body, now or utcnow())
@@ -338,5 +347,5 @@ def query_costs(
         "id": f"{where.id}/providers/Microsoft.CostManagement/query/{name}",
         "name": name,
         "type": RESULT_TYPE,
-        "properties": {"nextLink": None, "columns": columns(plan), "rows": rows_of(plan, found)},
+        "properties": {"nextLink": None, "columns": columns(plan), "rows": rows_of(plan, found, exact=exact)},
     }

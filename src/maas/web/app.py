@@ -43,6 +43,7 @@ from maas.web.routes import (
     auth,
     catalog,
     connections,
+    costs,
     deploy,
     endpoint,
     endpoint_list,
@@ -67,6 +68,7 @@ PAGES: list[ModuleType] = [
     playground,
     resource_groups,
     connections,
+    costs,
     access,
     operator,
 ]
