@@ -5,6 +5,9 @@
 (function () {
   "use strict";
   var SYMBOLS = { USD: "$", EUR: "\u20ac", GBP: "\u00a3", JPY: "\u00a5" };
+  var DAY = 86400;
+  var HALF_DAY = DAY / 2;
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   var COLOURS = ["#0b5cad", "#c4314b", "#1e6b2e", "#7a4d00", "#6b3fa0", "#00767a", "#a0522d", "#4f5a66", "#b8860b"];
 
   function money(currency, value) {
@@ -16,6 +19,11 @@
     while (fraction.length < 2) { fraction += "0"; }
     var symbol = SYMBOLS[currency];
     return (symbol ? symbol : currency + " ") + parts[0] + "." + fraction;
+  }
+
+  function dayLabel(seconds) {
+    var day = new Date(seconds * 1000);
+    return MONTHS[day.getUTCMonth()] + " " + day.getUTCDate();
   }
 
   function draw(holder) {
@@ -54,12 +62,17 @@
       width: width(),
       height: 300,
       series: series,
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
+      scales: {
+        // Half a day either side, so the first and last days' bars are whole.
+        x: { time: true, range: function (u, min, max) { return [min - HALF_DAY, max + HALF_DAY]; } },
+        y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
+      },
       axes: [
-        {},
-        { size: 80, values: function (u, ticks) { return ticks.map(function (t) { return money(chart.currency, t); }); } }
+        { space: 48, incrs: [DAY, 7 * DAY, 28 * DAY], values: function (u, ticks) { return ticks.map(dayLabel); } },
+        { size: 110, values: function (u, ticks) { return ticks.map(function (t) { return money(chart.currency, t); }); } }
       ],
-      legend: { live: true }
+      legend: { live: true },
+      tzDate: function (seconds) { return window.uPlot.tzDate(new Date(seconds * 1000), "Etc/UTC"); }
     }, data, holder);
     plot.root.setAttribute("aria-hidden", "true");
     holder.setAttribute("data-drawn", "true");
