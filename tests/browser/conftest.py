@@ -19,7 +19,8 @@ Fixtures:
   `admin` user's password until one is set). `server.url`, `server.client()` (httpx with the
   admin token), `server.data_dir`, `server.log`.
 - `tenant_id` (module): the installation's tenant (for `/{tenant}/oauth2/v2.0/authorize`).
-- `browser` (per module): headless Chromium (Playwright is started per module too: its sync API keeps an event loop running on the thread, which would break a later asyncio.run() in the same worker).
+- `browser` (per module): headless Chromium. Playwright starts per module too: its sync API keeps
+  an event loop running on the thread, which would break a later asyncio.run() in the worker.
 - `context` / `page`: a fresh context per test (no cookies: signed out), 1280x800, `base_url` set
   to the server's URL (so `page.goto("/studio")` works); `phone_context` / `phone_page`: the same
   at a phone's size (390x844, touch, mobile). Actions and `expect` wait at most 10 s, so a test
