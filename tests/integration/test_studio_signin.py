@@ -240,7 +240,7 @@ def test_the_authorize_endpoint_accepts_studio_only_with_its_own_redirect_uri(cl
 
 def test_unknown_pages_after_sign_in_are_studio_not_found_pages(client: TestClient) -> None:
     sign_in(client, "admin", ADMIN_TOKEN)
-    for url in ("/studio/nonexistent", "/studio/deploy?model=x"):
+    for url in ("/studio/nonexistent", "/studio/no/such/page?model=x"):
         answer = client.get(url)
         assert answer.status_code == 404
         page = parse(answer.text)

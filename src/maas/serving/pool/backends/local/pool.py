@@ -300,7 +300,14 @@ class LocalPool(ModelPool):
             return
         idle = [r for r in ready if r.in_flight == 0]
         keep = self.config.keep_alive
-        if len(idle) == len(ready) and keep is not None and now - self.last_used >= keep:
+        # `queue.busy`: a request granted a slot has not reached its replica yet (in_flight is
+        # still 0); stopping now would make it start another (a second cold start).
+        if (
+            len(idle) == len(ready)
+            and not self.queue.busy
+            and keep is not None
+            and now - self.last_used >= keep
+        ):
             log.info("%s: idle for %.0f s, scaling to zero", self.name, now - self.last_used)
             for replica in ready:
                 await self.stop_replica(replica)
