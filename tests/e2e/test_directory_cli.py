@@ -38,6 +38,7 @@ def test_serve_prints_the_tenant_kept_in_the_data_dir(server: RunningServer) -> 
     assert (server.data_dir / "tenant-id").read_text().strip() == tenant
     logs = "".join(p.read_text() for p in server.data_dir.parent.glob("server-*.log"))
     assert f"tenant:         {tenant}" in logs
+    assert "/studio  (sign in as user 'admin', the admin token as password)" in logs  # scripts/serve says how
 
 
 def test_ad_user_lifecycle(server: RunningServer) -> None:

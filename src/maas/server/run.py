@@ -48,6 +48,8 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
             echo(
                 "    warning: its keys are fetched over plain HTTP; whoever is on that path can forge tokens"
             )
+    studio = f"{settings.base_url}/studio"
+    echo(f"  Studio:         {studio}  (sign in as user 'admin', the admin token as password)")
     echo(f"  e.g. curl -H 'Authorization: Bearer <token>' {settings.base_url}/subscriptions")
     uvicorn.run(
         create_server_app(settings),
